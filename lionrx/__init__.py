@@ -1,0 +1,22 @@
+"""lionrx: LLM streaming output as cold reactive streams of typed events."""
+
+from lionrx._errors import LionrxError
+from lionrx._events import (
+    Completed,
+    Event,
+    Failed,
+    Response,
+    TextDelta,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Completed",
+    "Event",
+    "Failed",
+    "LionrxError",
+    "Response",
+    "TextDelta",
+    "__version__",
+]

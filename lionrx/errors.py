@@ -1,0 +1,43 @@
+"""Public face of lionrx's exceptions: `from lionrx.errors import RateLimitError, ...`."""
+
+from lionrx._errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    LionrxError,
+    NotFoundError,
+    OverloadedError,
+    PermissionDeniedError,
+    ProtocolError,
+    ProviderStreamError,
+    RateLimitError,
+    ServerError,
+    StreamCancelled,
+    StreamTimeout,
+    error_from_dict,
+    error_to_dict,
+    redact,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "LionrxError",
+    "NotFoundError",
+    "OverloadedError",
+    "PermissionDeniedError",
+    "ProtocolError",
+    "ProviderStreamError",
+    "RateLimitError",
+    "ServerError",
+    "StreamCancelled",
+    "StreamTimeout",
+    "error_from_dict",
+    "error_to_dict",
+    "redact",
+]

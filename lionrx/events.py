@@ -1,0 +1,43 @@
+"""Public face of the event union: `from lionrx.events import TextDelta, Completed, ...`."""
+
+from lionrx._events import (
+    EVENT_ADAPTER,
+    Completed,
+    Event,
+    Failed,
+    Finish,
+    KeepAlive,
+    ReasoningDelta,
+    RefusalDelta,
+    Response,
+    ResponseBuilder,
+    Start,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    dump_event,
+    is_terminal,
+    load_event,
+)
+
+__all__ = [
+    "EVENT_ADAPTER",
+    "Completed",
+    "Event",
+    "Failed",
+    "Finish",
+    "KeepAlive",
+    "ReasoningDelta",
+    "RefusalDelta",
+    "Response",
+    "ResponseBuilder",
+    "Start",
+    "TextDelta",
+    "ToolCall",
+    "ToolCallDelta",
+    "Usage",
+    "dump_event",
+    "is_terminal",
+    "load_event",
+]
