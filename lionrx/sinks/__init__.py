@@ -1,10 +1,16 @@
 """Sinks end a pipeline: each subscribes to an event or text Observable and returns a
 `SinkHandle` you can await for the final `Response` (or the failure)."""
 
+from lionrx.sinks._file import FileSink, file, record
 from lionrx.sinks._handle import Outcome, Sink, SinkHandle
+from lionrx.sinks._tee import tee
 
 __all__ = [
+    "FileSink",
     "Outcome",
     "Sink",
     "SinkHandle",
+    "file",
+    "record",
+    "tee",
 ]

@@ -9,7 +9,8 @@ events, so a sink only ever sees ``on_event`` (non-terminal events), ``on_outcom
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Generator
+import inspect
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 from reactivex import Observable
@@ -36,6 +37,9 @@ class Sink:
       stream's completion or error is turned into one; disposal gives ``Failed(StreamCancelled)``);
     - ``on_close()`` once after the last outcome, to release files and flush terminals.
 
+    ``on_outcome`` and ``on_close`` may return an awaitable (e.g. an ``fsync`` or a database
+    write run off the loop): the handle runs them in order and counts as done only after them.
+
     Exceptions raised by a callback stop the stream (the subscription is disposed, closing the
     HTTP connection) and become the handle's failure: a sink that cannot write must not lose
     that fact silently.
@@ -44,11 +48,13 @@ class Sink:
     def on_event(self, event: Event) -> None:
         """A non-terminal event arrived."""
 
-    def on_outcome(self, outcome: Outcome) -> None:
+    def on_outcome(self, outcome: Outcome) -> Awaitable[None] | None:
         """One source's stream ended (a merged stream has one outcome per label)."""
+        return None
 
-    def on_close(self) -> None:
+    def on_close(self) -> Awaitable[None] | None:
         """The stream is over (all outcomes delivered); release resources."""
+        return None
 
 
 class SinkHandle:
@@ -84,6 +90,8 @@ class SinkHandle:
         self.outcome: Outcome | None = None
         self._builders: dict[str | None, ResponseBuilder] = {}
         self._closed = False
+        self._settled = False
+        self._chain: asyncio.Future[None] | None = None
         self._sink_error: BaseException | None = None
         self._event = asyncio.Event()
         self._callbacks: list[Callable[[SinkHandle], None]] = []
@@ -103,8 +111,8 @@ class SinkHandle:
 
     @property
     def done(self) -> bool:
-        """True once the stream ended (completed, failed or disposed)."""
-        return self._closed
+        """True once the stream ended (completed, failed or disposed) and the sink finished."""
+        return self._settled
 
     @property
     def response(self) -> Response | None:
@@ -127,7 +135,7 @@ class SinkHandle:
     async def wait(self) -> Outcome:
         """Wait for the end of the stream and return its (last) outcome; never raises for
         stream failures. Cancelling the waiting task disposes the subscription."""
-        if not self._closed:
+        if not self._settled:
             try:
                 await self._event.wait()
             except asyncio.CancelledError:
@@ -149,8 +157,8 @@ class SinkHandle:
         return self.result().__await__()
 
     def add_done_callback(self, callback: Callable[[SinkHandle], None]) -> None:
-        """Call ``callback(handle)`` when the stream ends (at once if it already has)."""
-        if self._closed:
+        """Call ``callback(handle)`` when the handle is done (at once if it already is)."""
+        if self._settled:
             callback(self)
         else:
             self._callbacks.append(callback)
@@ -163,7 +171,7 @@ class SinkHandle:
         self._end_pending(self._cancelled)
 
     def __repr__(self) -> str:
-        state = "running" if not self._closed else type(self.outcome).__name__.lower()
+        state = "running" if not self._settled else type(self.outcome).__name__.lower()
         return f"<SinkHandle {self.name} {state}>"
 
     # -- observer ------------------------------------------------------------------------
@@ -228,7 +236,7 @@ class SinkHandle:
         self.outcomes[outcome.source] = outcome
         self.outcome = outcome
         try:
-            self.sink.on_outcome(outcome)
+            self._later(self.sink.on_outcome(outcome))
         except Exception as exc:  # noqa: BLE001 - the sink failed to finish: say so
             self._sink_failed(exc)
 
@@ -249,22 +257,45 @@ class SinkHandle:
             self.outcomes[source] = failed
             self.outcome = failed
             try:
-                self.sink.on_outcome(failed)
+                self._later(self.sink.on_outcome(failed))
             except Exception:  # noqa: BLE001 - already failing; keep the first error
                 pass
         self._close()
+
+    def _later(self, result: Awaitable[None] | None) -> None:
+        """Run a sink's awaitable after the ones before it (order matters: outcome, close)."""
+        if result is None or not inspect.isawaitable(result):
+            return
+        previous = self._chain
+
+        async def run() -> None:
+            if previous is not None:
+                await previous
+            try:
+                await result
+            except Exception as exc:  # noqa: BLE001 - reported through the handle
+                if self._sink_error is None:
+                    self._sink_error = exc
+
+        self._chain = asyncio.ensure_future(run())
 
     def _close(self) -> None:
         if self._closed:
             return
         self._closed = True
         try:
-            self.sink.on_close()
-        except Exception as exc:  # noqa: BLE001 - e.g. fsync failed: the handle must say so
+            self._later(self.sink.on_close())
+        except Exception as exc:  # noqa: BLE001 - e.g. a flush failed: the handle must say so
             if self._sink_error is None:
                 self._sink_error = exc
-        finally:
-            self._event.set()
-            callbacks, self._callbacks = self._callbacks, []
-            for callback in callbacks:
-                callback(self)
+        if self._chain is None:
+            self._settle()
+        else:
+            self._chain.add_done_callback(lambda _: self._settle())
+
+    def _settle(self) -> None:
+        self._settled = True
+        self._event.set()
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(self)

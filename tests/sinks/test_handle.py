@@ -147,3 +147,39 @@ async def test_done_callbacks() -> None:
     subject.on_completed()
     handle.add_done_callback(seen.append)
     assert seen == [handle, handle]
+
+
+async def test_async_outcome_and_close_run_in_order_before_done() -> None:
+    order: list[str] = []
+
+    class Slow(Sink):
+        async def _note(self, what: str) -> None:
+            await asyncio.sleep(0.01)
+            order.append(what)
+
+        def on_outcome(self, outcome: Outcome) -> asyncio.Future[None]:
+            return asyncio.ensure_future(self._note(f"outcome {outcome.source}"))
+
+        def on_close(self) -> asyncio.Future[None]:
+            return asyncio.ensure_future(self._note("close"))
+
+    events = [_completed("a", "gpt"), _completed("b", "claude")]
+    handle = SinkHandle(reactivex.from_iterable(events), Slow())
+    assert not handle.done
+    await handle
+    assert handle.done
+    assert order == ["outcome gpt", "outcome claude", "close"]
+
+
+async def test_async_close_failure_is_the_handles_error() -> None:
+    class FailingClose(Sink):
+        async def _boom(self) -> None:
+            raise OSError("fsync failed")
+
+        def on_close(self) -> asyncio.Future[None]:
+            return asyncio.ensure_future(self._boom())
+
+    handle = SinkHandle(reactivex.from_iterable(["a"]), FailingClose())
+    with pytest.raises(OSError, match="fsync failed"):
+        await handle
+    assert isinstance(await handle.wait(), Completed)

@@ -1,0 +1,154 @@
+"""The file sink: formats, appending, flushing, fsync, failures kept on disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import reactivex
+from reactivex.subject import Subject
+
+from lionrx.errors import ConfigurationError, LionrxError, ProviderStreamError
+from lionrx.events import (
+    Completed,
+    Failed,
+    Finish,
+    Response,
+    Start,
+    TextDelta,
+    Usage,
+    load_event,
+)
+from lionrx.sinks import file, record, tee
+
+EVENTS = [
+    Start(model="m", source="gpt"),
+    TextDelta(text="Hello", source="gpt"),
+    TextDelta(text=", wörld", source="gpt"),
+    Usage(input_tokens=3, output_tokens=2, source="gpt"),
+    Finish(reason="stop", source="gpt"),
+    Completed(response=Response(texts={0: "Hello, wörld"}, source="gpt"), source="gpt"),
+]
+
+
+def _jsonl(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+async def test_text_format_appends_the_answer(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "answer.txt"
+    response = await file(reactivex.from_iterable(EVENTS), path)
+    assert response.text == "Hello, wörld"
+    assert path.read_text("utf-8") == "Hello, wörld"
+    await file(reactivex.from_iterable(["!", "?"]), path)
+    assert path.read_text("utf-8") == "Hello, wörld!?"
+    await file(reactivex.from_iterable(["new"]), path, truncate=True)
+    assert path.read_text("utf-8") == "new"
+
+
+async def test_jsonl_has_header_timestamps_and_every_event(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    await file(reactivex.from_iterable(EVENTS), path, format="jsonl")
+    rows = _jsonl(path)
+    assert rows[0]["recording"]["version"] == 1  # type: ignore[index]
+    stamps = [float(row["t"]) for row in rows]  # type: ignore[arg-type]
+    assert stamps == sorted(stamps)
+    events = [load_event(json.dumps(row["event"])) for row in rows[1:]]
+    assert events == EVENTS
+
+
+async def test_jsonl_failed_keeps_error_and_partial(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    error = ProviderStreamError("overloaded sk-abcdefghijklmnop", error_type="overloaded_error")
+    partial = Response(texts={0: "Hel"})
+    events = [TextDelta(text="Hel"), Failed(error=error, partial=partial)]
+    with pytest.raises(ProviderStreamError):
+        await file(reactivex.from_iterable(events), path, format="jsonl")
+    text = path.read_text("utf-8")
+    assert "sk-abcdefghijklmnop" not in text
+    last = load_event(json.dumps(_jsonl(path)[-1]["event"]))
+    assert isinstance(last, Failed) and isinstance(last.error, ProviderStreamError)
+    assert last.error.error_type == "overloaded_error" and last.partial.text == "Hel"
+
+
+async def test_sse_format_is_valid_sse_with_timestamps(tmp_path: Path) -> None:
+    path = tmp_path / "rec.sse"
+    await file(reactivex.from_iterable(EVENTS), path, format="sse")
+    frames = [f for f in path.read_text("utf-8").split("\n\n") if f]
+    assert frames[0].startswith(": lionrx-recording ")
+    kinds = []
+    for frame in frames[1:]:
+        lines = frame.split("\n")
+        assert lines[0].startswith(": t=")
+        fields = dict(line.split(": ", 1) for line in lines[1:])
+        event = load_event(fields["data"])
+        assert event.kind == fields["event"]
+        kinds.append(event.kind)
+    assert kinds == [e.kind for e in EVENTS]
+
+
+async def test_each_event_is_on_disk_before_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "live.txt"
+    subject: Subject[str] = Subject()
+    handle = file(subject, path)
+    seen = []
+    for piece in ["a", "bc", "def"]:
+        subject.on_next(piece)
+        seen.append(path.read_text())
+    assert seen == ["a", "abc", "abcdef"]
+    subject.on_completed()
+    await handle
+
+
+async def test_flush_at_end_buffers(tmp_path: Path) -> None:
+    path = tmp_path / "buffered.txt"
+    subject: Subject[str] = Subject()
+    handle = file(subject, path, flush="end")
+    subject.on_next("abc")
+    assert path.read_text() == ""
+    subject.on_completed()
+    await handle
+    assert path.read_text() == "abc"
+
+
+async def test_error_keeps_what_was_received(tmp_path: Path) -> None:
+    path = tmp_path / "partial.txt"
+    subject: Subject[str] = Subject()
+    handle = file(subject, path)
+    subject.on_next("part")
+    subject.on_error(LionrxError("connection lost"))
+    with pytest.raises(LionrxError):
+        await handle
+    assert path.read_text() == "part"
+
+
+async def test_bad_settings_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="format"):
+        file(reactivex.empty(), tmp_path / "x", format="xml")  # type: ignore[call-overload]
+    with pytest.raises(ConfigurationError, match="flush"):
+        file(reactivex.empty(), tmp_path / "x", flush="sometimes")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="path"):
+        file(reactivex.empty())  # type: ignore[call-overload]
+
+
+async def test_record_and_tee_share_one_subscription(tmp_path: Path) -> None:
+    subscriptions = 0
+
+    def subscribe(observer, scheduler=None):  # type: ignore[no-untyped-def]
+        nonlocal subscriptions
+        subscriptions += 1
+        for event in EVENTS:
+            observer.on_next(event)
+        observer.on_completed()
+        return reactivex.disposable.Disposable()
+
+    source = reactivex.create(subscribe)
+    text_handle, jsonl_handle = tee(
+        source, file(tmp_path / "a.txt"), lambda obs: record(obs, tmp_path / "a.jsonl")
+    )
+    assert (await text_handle).text == "Hello, wörld"
+    await jsonl_handle
+    assert subscriptions == 1
+    assert (tmp_path / "a.txt").read_text("utf-8") == "Hello, wörld"
+    assert len(_jsonl(tmp_path / "a.jsonl")) == len(EVENTS) + 1
