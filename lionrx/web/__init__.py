@@ -1,0 +1,19 @@
+"""Stream lionrx pipelines to browsers: `sse_response` for any aiohttp app, a resumable
+in-flight store, a safe progressive JavaScript renderer, and the ``lionrx web`` chat page."""
+
+from lionrx.web._hub import OutcomeCallback, StreamHub, default_hub, sse_response
+from lionrx.web._store import MemoryResumeStore, ResumeStore, ResumeUnavailable, StoredEvent
+from lionrx.web._wire import BlockSplitter, WireEncoder
+
+__all__ = [
+    "BlockSplitter",
+    "MemoryResumeStore",
+    "OutcomeCallback",
+    "ResumeStore",
+    "ResumeUnavailable",
+    "StoredEvent",
+    "StreamHub",
+    "WireEncoder",
+    "default_hub",
+    "sse_response",
+]
