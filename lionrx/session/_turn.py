@@ -1,0 +1,71 @@
+"""A streamed turn: instruction in, the model's events out, both recorded in a branch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import reactivex
+from reactivex import Observable
+from reactivex import operators as ops
+from reactivex.abc import DisposableBase, ObserverBase, SchedulerBase
+from reactivex.disposable import Disposable
+
+from lionrx.session.messages._chat import prepare_messages_for_chat
+
+if TYPE_CHECKING:
+    from lionrx._events import Event
+    from lionrx.session._session import BranchRef, Session
+
+__all__ = ["stream_turn"]
+
+
+def stream_turn(
+    session: Session,
+    branch: BranchRef | None,
+    instruction: Any,
+    *,
+    imodel: Any,
+    context: Any,
+    images: Sequence[str],
+    persist_interval: float,
+    kwargs: dict[str, Any],
+) -> Observable[Event]:
+    """See `Session.stream`."""
+    from lionrx.session._session import instruction_message
+    from lionrx.sinks._handle import SinkHandle
+    from lionrx.sinks._history import HistorySink
+
+    model = session.resolve_model(imodel)
+    target = session.get_branch(branch)
+
+    def subscribe(
+        observer: ObserverBase[Event], scheduler: SchedulerBase | None = None
+    ) -> DisposableBase:
+        message = instruction_message(instruction, context=context, images=images)
+        session.add_message(message, branches=target)
+        chat = prepare_messages_for_chat(session.messages, target)
+        # One request shared by the history sink and the caller: the sink subscribes first,
+        # so the branch already holds the answer when the caller sees the terminal event.
+        published = model.stream(messages=chat, **kwargs).pipe(ops.publish())
+        sink = HistorySink(
+            session,
+            target,
+            persist_interval=persist_interval,
+            model_name=getattr(model, "name", None),
+            scheduler=scheduler,
+        )
+        handle = SinkHandle(published, sink, scheduler=scheduler, name="history")
+        subscription = published.subscribe(observer, scheduler=scheduler)
+        connection = published.connect(scheduler)
+
+        def dispose() -> None:
+            # Record the cancellation (with the partial answer) before closing the request.
+            handle.dispose()
+            subscription.dispose()
+            if connection is not None:
+                connection.dispose()
+
+        return Disposable(dispose)
+
+    return reactivex.create(subscribe)
