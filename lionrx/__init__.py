@@ -1,5 +1,6 @@
 """lionrx: LLM streaming output as cold reactive streams of typed events."""
 
+from lionrx._bridge import from_async_iterable, to_async_iterable
 from lionrx._errors import LionrxError
 from lionrx._events import (
     Completed,
@@ -19,4 +20,6 @@ __all__ = [
     "Response",
     "TextDelta",
     "__version__",
+    "from_async_iterable",
+    "to_async_iterable",
 ]

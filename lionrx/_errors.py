@@ -60,6 +60,9 @@ class LionrxError(Exception):
     ``partial`` (the `Response` received before the error, if any).
     """
 
+    retryable: bool = False
+    """Whether sending the same request again may succeed (connect errors, 429, 5xx, 529)."""
+
     def __init__(
         self,
         message: str,
@@ -107,6 +110,8 @@ class ConfigurationError(LionrxError, ValueError):
 class APIConnectionError(LionrxError):
     """The server could not be reached, or the connection broke before a response."""
 
+    retryable = True
+
 
 class APIStatusError(LionrxError):
     """The provider answered with an HTTP error status."""
@@ -131,6 +136,8 @@ class NotFoundError(APIStatusError):
 class RateLimitError(APIStatusError):
     """HTTP 429. ``retry_after`` is the delay in seconds the provider asked for, if any."""
 
+    retryable = True
+
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
@@ -139,6 +146,8 @@ class RateLimitError(APIStatusError):
 class OverloadedError(APIStatusError):
     """HTTP 529 / 503, or a mid-stream ``overloaded_error``: try later."""
 
+    retryable = True
+
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
@@ -146,6 +155,8 @@ class OverloadedError(APIStatusError):
 
 class ServerError(APIStatusError):
     """HTTP 5xx."""
+
+    retryable = True
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)

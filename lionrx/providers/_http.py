@@ -1,0 +1,256 @@
+"""The part every HTTP provider shares: one aiohttp session, the request/response loop, and the
+mapper protocol that turns decoded body items into events.
+
+A provider only says how to build its request and how to map its wire items; the mapper is an
+I/O-free object (``feed(item) -> events``, ``done``, ``end()``) so it can be tested on bytes alone.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from collections.abc import AsyncGenerator, Iterable
+from typing import Any, ClassVar, Protocol
+
+import aiohttp
+
+from lionrx._errors import ConfigurationError, ProtocolError, register_secret
+from lionrx._events import Event
+from lionrx._transport import Decoder, RetryPolicy, post_stream
+from lionrx.providers._base import Provider, ProviderConfig
+
+__all__ = ["COMMENT", "HTTPProvider", "Mapper", "SSEItems", "WholeBody", "env_or"]
+
+
+class Mapper(Protocol):
+    """Turns one response's decoded items into events (stateful, one per request)."""
+
+    done: bool
+    """True once the provider's end of answer was seen; the body need not be read further."""
+
+    def feed(self, item: Any) -> list[Event]:
+        """Events for one decoded item (an SSE event, an NDJSON object, a whole JSON body)."""
+        ...
+
+    def end(self) -> list[Event]:
+        """The body ended: final events, or `ProtocolError` if the answer was cut off."""
+        ...
+
+
+class WholeBody:
+    """A 'decoder' for non-streaming answers: collects the body and yields it once, whole."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def feed(self, data: bytes) -> list[Any]:
+        self._parts.append(data)
+        return []
+
+    def close(self) -> list[Any]:
+        return [b"".join(self._parts)]
+
+
+def env_or(value: str | None, *names: str) -> str | None:
+    """``value`` if given, else the first set environment variable among ``names``."""
+    if value:
+        return value
+    for name in names:
+        found = os.environ.get(name)
+        if found:
+            return found
+    return None
+
+
+class HTTPProvider(Provider, abc.ABC):
+    """Base of the HTTP providers: session handling and the shared request loop."""
+
+    api_key_env: ClassVar[tuple[str, ...]] = ()
+    """Environment variables holding the API key, in order of preference."""
+    default_base_url: ClassVar[str]
+    requires_key_for: ClassVar[tuple[str, ...]] = ()
+    """Hosts that need an API key (a local compatible server usually does not)."""
+
+    def __init__(self, config: ProviderConfig) -> None:
+        key = config.api_key.get_secret_value() if config.api_key is not None else None
+        key = env_or(key, *self.api_key_env)
+        register_secret(key)
+        update: dict[str, Any] = {"base_url": self.resolve_base_url(config.base_url)}
+        if key is not None and config.api_key is None:
+            update["api_key"] = key
+        if config.endpoint is None:
+            update["endpoint"] = self.default_endpoint()
+        super().__init__(config.model_copy(update=update))
+        self.validate_params(self.config.request_defaults)
+        self.source: str | None = None
+        """Label put on every event (the iModel's name)."""
+        self.retry = RetryPolicy(max_retries=self.config.max_retries)
+        self._session: aiohttp.ClientSession | None = None
+        self._owns_session = True
+
+    # -- configuration --------------------------------------------------------------------------
+
+    @classmethod
+    @abc.abstractmethod
+    def resolve_base_url(cls, base_url: str | None) -> str:
+        """``base_url`` (or its environment variable, or the default) normalised."""
+
+    @classmethod
+    @abc.abstractmethod
+    def default_endpoint(cls) -> str:
+        """The endpoint used when none is given."""
+
+    def validate_params(self, params: dict[str, Any]) -> None:
+        """Raise `ConfigurationError` for parameters the provider would reject."""
+        return None
+
+    def api_key(self) -> str | None:
+        """The key as text, for building headers only."""
+        return self.config.api_key.get_secret_value() if self.config.api_key else None
+
+    def require_key(self) -> str | None:
+        key = self.api_key()
+        base = self.config.base_url or ""
+        if key is None and any(host in base for host in self.requires_key_for):
+            names = " or ".join(self.api_key_env)
+            raise ConfigurationError(
+                f"no API key for {self.name}: pass api_key= or set {names}", provider=self.name
+            )
+        return key
+
+    # -- session ------------------------------------------------------------------------------
+
+    def attach_session(self, session: aiohttp.ClientSession) -> None:
+        """Use a caller's session (shared between models); the caller closes it."""
+        self._session = session
+        self._owns_session = False
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The session for requests on the running loop, created on first use."""
+        session = self._session
+        if session is None or (self._owns_session and session.closed):
+            session = aiohttp.ClientSession()
+            self._session = session
+            self._owns_session = True
+        return session
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and self._owns_session and not session.closed:
+            await session.close()
+
+    # -- one request ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def build_request(
+        self, messages: list[dict[str, Any]], params: dict[str, Any]
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """(url, headers, JSON body) for one call; raises `ConfigurationError` when invalid."""
+
+    @abc.abstractmethod
+    def mapper(self, streaming: bool) -> Mapper:
+        """A fresh mapper for one response."""
+
+    @abc.abstractmethod
+    def stream_decoder(self) -> Decoder:
+        """The incremental decoder of the streaming body."""
+
+    stream_media_types: ClassVar[tuple[str, ...]] = ("text/event-stream",)
+
+    async def events(
+        self, messages: list[dict[str, Any]], params: dict[str, Any]
+    ) -> AsyncGenerator[Event, None]:
+        params = dict(params)
+        self.validate_params(params)
+        url, headers, body = self.build_request(messages, params)
+        streaming = bool(body.get("stream", True))
+        mapper = self.mapper(streaming)
+
+        def decoder_for(media_type: str) -> Decoder:
+            return self.stream_decoder() if streaming else WholeBody()
+
+        items = post_stream(
+            self.session,
+            url,
+            body=body,
+            headers=headers,
+            decoder_factory=decoder_for,
+            accept=self.stream_media_types if streaming else ("application/json",),
+            provider=self.name,
+            timeout=self.config.timeout,
+            retry=self.retry,
+        )
+        try:
+            async for item in items:
+                out = mapper.feed(item)
+                for event in out:
+                    yield event
+                if mapper.done:
+                    return
+            for event in mapper.end():
+                yield event
+        finally:
+            await items.aclose()
+
+
+def parse_json_item(data: str | bytes, provider: str, loads: Any) -> Any:
+    """Parse one data line / body as JSON, or raise `ProtocolError` quoting the line."""
+    try:
+        return loads(data)
+    except ValueError as exc:
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        shown = text if len(text) <= 200 else text[:200] + "..."
+        raise ProtocolError(
+            f"invalid JSON from {provider} in data line {shown!r}: {exc}", provider=provider
+        ) from None
+
+
+def cut_off(provider: str, expected: str) -> ProtocolError:
+    """The error for a body that ended before the provider's end of answer."""
+    return ProtocolError(
+        f"the {provider} response ended before its end of answer ({expected}): the stream was "
+        "cut off",
+        provider=provider,
+    )
+
+
+def items_of(value: Any) -> Iterable[Any]:
+    """``value`` if it is a list, else nothing (tolerates nulls in provider JSON)."""
+    return value if isinstance(value, list) else ()
+
+
+class _Comment:
+    """Stands for 'the server sent SSE comments here' (keep-alives); it has no ``data``."""
+
+    __slots__ = ()
+    event = "comment"
+    data = None
+
+
+COMMENT = _Comment()
+
+
+class SSEItems:
+    """The SSE decoder, plus a `COMMENT` item where keep-alive comments arrived."""
+
+    __slots__ = ("_decoder",)
+
+    def __init__(self) -> None:
+        from lionrx._sse import SSEDecoder
+
+        self._decoder = SSEDecoder()
+
+    def feed(self, data: bytes) -> list[Any]:
+        decoder = self._decoder
+        before = decoder.comments
+        events: list[Any] = decoder.feed(data)
+        if decoder.comments != before:
+            # One keep-alive per network chunk is enough: comments carry no content.
+            events.insert(0, COMMENT)
+        return events
+
+    def close(self) -> list[Any]:
+        return list(self._decoder.close())

@@ -1,0 +1,187 @@
+"""Ollama's native ``/api/chat``: newline-delimited JSON, one object per line.
+
+`OllamaMapper` maps ``message.content`` / ``message.thinking`` deltas, whole tool calls with
+object-valued arguments (serialised to JSON text), the final ``done: true`` line (stop reason and
+token counts) and the bare ``{"error": ...}`` line.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from lionrx._errors import ConfigurationError, ProviderStreamError
+from lionrx._events import (
+    Event,
+    Finish,
+    ReasoningDelta,
+    Start,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
+from lionrx._transport import Decoder
+from lionrx.providers._base import register_provider
+from lionrx.providers._http import HTTPProvider, Mapper, cut_off, env_or, items_of, parse_json_item
+
+__all__ = ["OllamaMapper", "OllamaProvider"]
+
+
+def _loads(data: str | bytes) -> Any:
+    from lionrx._json import loads
+
+    return loads(data)
+
+
+class OllamaMapper:
+    """NDJSON objects → events (one instance per response)."""
+
+    __slots__ = ("done", "source", "_provider", "_started", "_tools")
+
+    def __init__(self, source: str | None = None, provider: str = "ollama") -> None:
+        self.done = False
+        self.source = source
+        self._provider = provider
+        self._started = False
+        self._tools = 0
+
+    def feed(self, item: Any) -> list[Event]:
+        if isinstance(item, str | bytes):
+            item = parse_json_item(item, self._provider, _loads)
+        return self.line(item)
+
+    def line(self, obj: Any) -> list[Event]:
+        """Events for one parsed line."""
+        if not isinstance(obj, dict):
+            return []
+        error = obj.get("error")
+        if error:
+            raise ProviderStreamError(
+                str(error) if not isinstance(error, dict) else str(error.get("message", error)),
+                provider=self._provider,
+            )
+        source = self.source
+        out: list[Event] = []
+        if not self._started:
+            self._started = True
+            out.append(Start.model_construct(source=source, model=obj.get("model")))
+        message = obj.get("message") or {}
+        thinking = message.get("thinking") or obj.get("thinking")
+        if thinking:
+            out.append(ReasoningDelta.model_construct(source=source, text=thinking))
+        # ``response`` is /api/generate's name for the same delta.
+        content = message.get("content") or obj.get("response")
+        if content:
+            out.append(TextDelta.model_construct(source=source, text=content))
+        for call in items_of(message.get("tool_calls")):
+            function = call.get("function") or {}
+            arguments = function.get("arguments")
+            if not isinstance(arguments, str):
+                arguments = json.dumps(
+                    arguments if arguments is not None else {}, ensure_ascii=False
+                )
+            out.append(
+                ToolCallDelta.model_construct(
+                    source=source,
+                    index=self._tools,
+                    id=call.get("id"),
+                    name=function.get("name"),
+                    arguments_fragment=arguments,
+                )
+            )
+            self._tools += 1
+        if obj.get("done"):
+            self.done = True
+            out.append(
+                Usage.model_construct(
+                    source=source,
+                    input_tokens=obj.get("prompt_eval_count"),
+                    output_tokens=obj.get("eval_count"),
+                )
+            )
+            out.append(Finish.model_construct(source=source, reason=obj.get("done_reason")))
+        return out
+
+    def end(self) -> list[Event]:
+        if not self.done:
+            raise cut_off(self._provider, '"done": true')
+        return []
+
+
+class _BodyMapper:
+    def __init__(self, inner: OllamaMapper) -> None:
+        self.inner = inner
+        self.done = False
+
+    def feed(self, item: Any) -> list[Event]:
+        self.done = True
+        obj = parse_json_item(item, self.inner._provider, _loads)
+        if isinstance(obj, dict):
+            obj.setdefault("done", True)
+        return self.inner.line(obj)
+
+    def end(self) -> list[Event]:
+        return []
+
+
+@register_provider
+class OllamaProvider(HTTPProvider):
+    """Ollama's ``/api/chat`` (NDJSON). ``base_url`` (or ``OLLAMA_HOST``) is the server root."""
+
+    name = "ollama"
+    api_key_env = ("OLLAMA_API_KEY",)
+    default_base_url = "http://127.0.0.1:11434"
+    stream_media_types: ClassVar[tuple[str, ...]] = ("application/x-ndjson", "application/json")
+    client_options: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def resolve_base_url(cls, base_url: str | None) -> str:
+        url = env_or(base_url, "OLLAMA_HOST") or cls.default_base_url
+        if "://" not in url:
+            # OLLAMA_HOST is often written as host:port.
+            url = "http://" + url
+        return url.rstrip("/")
+
+    @classmethod
+    def default_endpoint(cls) -> str:
+        return "chat"
+
+    def build_request(
+        self, messages: list[dict[str, Any]], params: dict[str, Any]
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        endpoint = (self.config.endpoint or "chat").strip("/")
+        if endpoint not in ("chat", "api/chat"):
+            raise ConfigurationError(
+                f"endpoint {endpoint!r} is not supported by ollama (use 'chat')",
+                provider=self.name,
+            )
+        model = params.pop("model", None) or self.config.model
+        if not model:
+            raise ConfigurationError("no model given for ollama", provider=self.name)
+        body: dict[str, Any] = {"model": model, "messages": messages}
+        # Ollama takes sampling settings under "options"; top-level names are moved there.
+        options = dict(params.pop("options", None) or {})
+        for key in ("temperature", "top_p", "top_k", "seed", "stop", "num_predict"):
+            if key in params:
+                options[key] = params.pop(key)
+        if "max_tokens" in params:
+            options["num_predict"] = params.pop("max_tokens")
+        if options:
+            body["options"] = options
+        body.update(params)
+        streaming = body.setdefault("stream", True)
+        headers = {"Accept": "application/x-ndjson" if streaming else "application/json"}
+        api_key = self.api_key()
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        return f"{self.config.base_url}/api/chat", headers, body
+
+    def mapper(self, streaming: bool) -> Mapper:
+        inner = OllamaMapper(self.source, self.name)
+        return inner if streaming else _BodyMapper(inner)
+
+    def stream_decoder(self) -> Decoder:
+        from lionrx._ndjson import NDJSONDecoder
+
+        decoder: Decoder = NDJSONDecoder()
+        return decoder

@@ -1,0 +1,252 @@
+"""OpenAI Chat Completions (and any compatible server: llama.cpp, vLLM, Ollama's ``/v1``).
+
+`OpenAIChatMapper` turns decoded SSE events (or a whole non-streaming body) into lionrx events:
+role chunk, content, refusal, tool calls keyed by ``index``, the ``choices: []`` usage chunk,
+``finish_reason``, ``[DONE]``, and ``n>1`` choices interleaved.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from lionrx._errors import ConfigurationError, ProviderStreamError
+from lionrx._events import (
+    Event,
+    Finish,
+    KeepAlive,
+    ReasoningDelta,
+    RefusalDelta,
+    Start,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
+from lionrx._transport import Decoder
+from lionrx.providers._base import register_provider
+from lionrx.providers._http import (
+    HTTPProvider,
+    Mapper,
+    SSEItems,
+    cut_off,
+    env_or,
+    items_of,
+    parse_json_item,
+)
+
+__all__ = ["OpenAIChatMapper", "OpenAIProvider", "openai_usage"]
+
+
+def _loads(data: str | bytes) -> Any:
+    from lionrx._json import loads
+
+    return loads(data)
+
+
+def openai_usage(usage: dict[str, Any], source: str | None) -> Usage:
+    """A `Usage` event from an OpenAI ``usage`` object."""
+    completion = usage.get("completion_tokens_details") or {}
+    prompt = usage.get("prompt_tokens_details") or {}
+    return Usage.model_construct(
+        source=source,
+        input_tokens=usage.get("prompt_tokens"),
+        output_tokens=usage.get("completion_tokens"),
+        reasoning_tokens=completion.get("reasoning_tokens") if completion else None,
+        cache_read_tokens=prompt.get("cached_tokens") if prompt else None,
+    )
+
+
+class OpenAIChatMapper:
+    """Chat Completions chunks → events. Feed SSE events (``.event``/``.data``) or a body."""
+
+    __slots__ = ("done", "source", "_started", "_finished", "_provider")
+
+    def __init__(self, source: str | None = None, provider: str = "openai") -> None:
+        self.done = False
+        self.source = source
+        self._started = False
+        self._finished = False
+        self._provider = provider
+
+    def feed(self, item: Any) -> list[Event]:
+        data = getattr(item, "data", None)
+        if data is None:
+            # An SSE comment (keep-alive) surfaces as an item without data.
+            return [KeepAlive.model_construct(source=self.source)]
+        if data.startswith("[DONE]"):
+            self.done = True
+            return []
+        if getattr(item, "event", "message") not in ("message", "", None):
+            # Named events are not part of Chat Completions; ignore them like the SDK.
+            return []
+        return self.chunk(parse_json_item(data, self._provider, _loads))
+
+    def chunk(self, obj: Any) -> list[Event]:
+        """Events for one parsed chunk object."""
+        if not isinstance(obj, dict):
+            return []
+        error = obj.get("error")
+        if error:
+            raise _stream_error(error, self._provider)
+        source = self.source
+        out: list[Event] = []
+        if not self._started:
+            self._started = True
+            out.append(
+                Start.model_construct(
+                    source=source, model=obj.get("model"), response_id=obj.get("id")
+                )
+            )
+        for choice in items_of(obj.get("choices")):
+            index = choice.get("index", 0) or 0
+            delta = choice.get("delta") or choice.get("message") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if reasoning:
+                out.append(
+                    ReasoningDelta.model_construct(source=source, choice=index, text=reasoning)
+                )
+            content = delta.get("content")
+            if content:
+                out.append(TextDelta.model_construct(source=source, choice=index, text=content))
+            refusal = delta.get("refusal")
+            if refusal:
+                out.append(RefusalDelta.model_construct(source=source, choice=index, text=refusal))
+            for position, call in enumerate(items_of(delta.get("tool_calls"))):
+                function = call.get("function") or {}
+                arguments = function.get("arguments")
+                if arguments is not None and not isinstance(arguments, str):
+                    arguments = json.dumps(arguments, ensure_ascii=False)
+                out.append(
+                    ToolCallDelta.model_construct(
+                        source=source,
+                        choice=index,
+                        index=call.get("index", position),
+                        id=call.get("id"),
+                        name=function.get("name"),
+                        arguments_fragment=arguments or "",
+                    )
+                )
+            reason = choice.get("finish_reason")
+            if reason is not None:
+                self._finished = True
+                out.append(Finish.model_construct(source=source, choice=index, reason=reason))
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            out.append(openai_usage(usage, source))
+        return out
+
+    def body(self, obj: Any) -> list[Event]:
+        """Events for a whole non-streaming ``chat.completion`` body."""
+        self.done = True
+        return self.chunk(obj)
+
+    def end(self) -> list[Event]:
+        # A compatible server may omit [DONE]; a finish reason still marks a complete answer.
+        if not self._finished:
+            raise cut_off(self._provider, "data: [DONE] or a finish_reason")
+        self.done = True
+        return []
+
+
+class _BodyMapper:
+    """Adapts `OpenAIChatMapper` to a whole JSON body."""
+
+    def __init__(self, inner: OpenAIChatMapper) -> None:
+        self.inner = inner
+        self.done = False
+
+    def feed(self, item: Any) -> list[Event]:
+        self.done = True
+        return self.inner.body(parse_json_item(item, self.inner._provider, _loads))
+
+    def end(self) -> list[Event]:
+        return []
+
+
+def _stream_error(error: Any, provider: str) -> ProviderStreamError:
+    if isinstance(error, dict):
+        message = str(error.get("message") or error)
+        etype = error.get("type") or error.get("code")
+        return ProviderStreamError(
+            message, error_type=str(etype) if etype else None, provider=provider
+        )
+    return ProviderStreamError(str(error), provider=provider)
+
+
+_RANGES: dict[str, tuple[float, float]] = {
+    "temperature": (0.0, 2.0),
+    "top_p": (0.0, 1.0),
+    "presence_penalty": (-2.0, 2.0),
+    "frequency_penalty": (-2.0, 2.0),
+}
+
+
+@register_provider
+class OpenAIProvider(HTTPProvider):
+    """OpenAI Chat Completions over SSE; works with any compatible server via ``base_url``.
+
+    ``base_url`` ends in ``/v1`` (as in the official client); lionrx appends
+    ``/chat/completions``. Usage reporting (``stream_options.include_usage``) is on by default.
+    """
+
+    name = "openai"
+    api_key_env = ("OPENAI_API_KEY",)
+    default_base_url = "https://api.openai.com/v1"
+    requires_key_for = ("api.openai.com",)
+    client_options: ClassVar[frozenset[str]] = frozenset({"include_usage"})
+
+    @classmethod
+    def resolve_base_url(cls, base_url: str | None) -> str:
+        return (env_or(base_url, "OPENAI_BASE_URL") or cls.default_base_url).rstrip("/")
+
+    @classmethod
+    def default_endpoint(cls) -> str:
+        return "chat/completions"
+
+    def validate_params(self, params: dict[str, Any]) -> None:
+        for key, (low, high) in _RANGES.items():
+            value = params.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, int | float) or not low <= value <= high:
+                raise ConfigurationError(
+                    f"{key}={value!r} is out of range for {self.name} (allowed {low}..{high})",
+                    provider=self.name,
+                )
+        n = params.get("n")
+        if n is not None and (not isinstance(n, int) or n < 1):
+            raise ConfigurationError(f"n={n!r} must be a positive integer", provider=self.name)
+
+    def build_request(
+        self, messages: list[dict[str, Any]], params: dict[str, Any]
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        endpoint = (self.config.endpoint or "chat/completions").strip("/")
+        if endpoint in ("chat", "completions"):
+            endpoint = "chat/completions"
+        if endpoint != "chat/completions":
+            raise ConfigurationError(
+                f"endpoint {endpoint!r} is not supported by {self.name} (use 'chat/completions')",
+                provider=self.name,
+            )
+        key = self.require_key()
+        model = params.pop("model", None) or self.config.model
+        if not model:
+            raise ConfigurationError("no model given for openai", provider=self.name)
+        body: dict[str, Any] = {"model": model, "messages": messages}
+        body.update(params)
+        streaming = body.setdefault("stream", True)
+        if streaming and self.config.options.get("include_usage", True):
+            options = dict(body.get("stream_options") or {})
+            options.setdefault("include_usage", True)
+            body["stream_options"] = options
+        headers = {"Accept": "text/event-stream" if streaming else "application/json"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return f"{self.config.base_url}/{endpoint}", headers, body
+
+    def mapper(self, streaming: bool) -> Mapper:
+        inner = OpenAIChatMapper(self.source, self.name)
+        return inner if streaming else _BodyMapper(inner)
+
+    def stream_decoder(self) -> Decoder:
+        return SSEItems()
