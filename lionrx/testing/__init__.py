@@ -1,0 +1,24 @@
+"""lionrx's test kit: a fake provider server, faults, strategies, stream laws, virtual time."""
+
+from lionrx.testing._chaos import ChaosServer, Fault
+from lionrx.testing._server import (
+    ErrorReply,
+    FakeProviderServer,
+    RecordedRequest,
+    Recording,
+    Reply,
+    Script,
+    ToolCallScript,
+)
+
+__all__ = [
+    "ChaosServer",
+    "ErrorReply",
+    "FakeProviderServer",
+    "Fault",
+    "RecordedRequest",
+    "Recording",
+    "Reply",
+    "Script",
+    "ToolCallScript",
+]

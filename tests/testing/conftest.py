@@ -1,0 +1,14 @@
+"""Fixtures for the test kit's own tests."""
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["lionrx.testing._pytest_plugin"]
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture
+def streams_dir() -> Path:
+    return FIXTURES / "streams"
