@@ -24,6 +24,7 @@ from lionrx.session.messages._message import (
 )
 
 __all__ = [
+    "openai_message",
     "AnthropicChat",
     "openai_to_anthropic",
     "prepare_anthropic_chat",
@@ -105,11 +106,12 @@ def prepare_messages_for_chat(
             continue
         if _skip(item):
             continue
-        out.append(_openai(item))
+        out.append(openai_message(item))
     return out
 
 
-def _openai(message: Message) -> dict[str, Any]:
+def openai_message(message: Message) -> dict[str, Any]:
+    """One message in OpenAI's chat shape."""
     content = message.content
     if isinstance(content, SystemContent):
         return {"role": "system", "content": content.system_message}
@@ -153,7 +155,7 @@ def prepare_anthropic_chat(
         if not isinstance(item, Message):
             items.append(item)
         elif not _skip(item):
-            chat = _openai(item)
+            chat = openai_message(item)
             content = item.content
             if isinstance(content, AssistantResponseContent) and content.reasoning_signature:
                 chat["_thinking"] = {

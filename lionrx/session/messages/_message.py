@@ -238,6 +238,12 @@ class Message(BaseModel):
         """The content as the text a provider would receive."""
         return self.content.rendered
 
+    def to_chat(self) -> dict[str, Any]:
+        """This message as one OpenAI-shaped chat message (what ``iModel`` accepts)."""
+        from lionrx.session.messages._chat import openai_message
+
+        return openai_message(self)
+
     def with_content(self, content: Any) -> Message:
         """A copy with new content (same id, creation time and metadata)."""
         return Message(
