@@ -9,6 +9,7 @@ from lionrx._events import (
     Response,
     TextDelta,
 )
+from lionrx.session import Session
 
 __version__ = "0.1.0"
 
@@ -18,6 +19,7 @@ __all__ = [
     "Failed",
     "LionrxError",
     "Response",
+    "Session",
     "TextDelta",
     "__version__",
     "from_async_iterable",
