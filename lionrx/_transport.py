@@ -191,8 +191,8 @@ def retry_delay_from(
             when = _rfc3339(header)
             if when is not None:
                 resets.append(when - current)
-    valid = [r for r in resets if _finite_positive(r, cap) is not None]
-    return max(valid) if valid else None
+    # Every exhausted limit must reset: the longest wait counts, and none if it exceeds the cap.
+    return _finite_positive(max(resets), cap) if resets else None
 
 
 # --------------------------------------------------------------------------- error mapping

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 
+from lionrx._transport import RetryPolicy
 from lionrx.providers._anthropic import AnthropicProvider
 from lionrx.providers._base import (
     Provider,
@@ -26,6 +27,7 @@ __all__ = [
     "OpenAIProvider",
     "Provider",
     "ProviderConfig",
+    "RetryPolicy",
     "get_provider",
     "provider_names",
     "register_provider",

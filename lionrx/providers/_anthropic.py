@@ -291,7 +291,7 @@ class AnthropicProvider(HTTPProvider):
     api_key_env = ("ANTHROPIC_API_KEY",)
     default_base_url = "https://api.anthropic.com"
     requires_key_for = ("api.anthropic.com",)
-    client_options: ClassVar[frozenset[str]] = frozenset({"anthropic_version"})
+    client_options: ClassVar[frozenset[str]] = HTTPProvider.client_options | {"anthropic_version"}
 
     @classmethod
     def resolve_base_url(cls, base_url: str | None) -> str:

@@ -71,6 +71,8 @@ class HTTPProvider(Provider, abc.ABC):
     """Environment variables holding the API key, in order of preference."""
     default_base_url: ClassVar[str]
     requires_key_for: ClassVar[tuple[str, ...]] = ()
+    client_options: ClassVar[frozenset[str]] = frozenset({"retry"})
+    """``retry=RetryPolicy(...)`` tunes retries (it takes precedence over ``max_retries``)."""
     """Hosts that need an API key (a local compatible server usually does not)."""
 
     def __init__(self, config: ProviderConfig) -> None:
@@ -86,7 +88,10 @@ class HTTPProvider(Provider, abc.ABC):
         self.validate_params(self.config.request_defaults)
         self.source: str | None = None
         """Label put on every event (the iModel's name)."""
-        self.retry = RetryPolicy(max_retries=self.config.max_retries)
+        policy = self.config.options.get("retry")
+        if policy is not None and not isinstance(policy, RetryPolicy):
+            raise ConfigurationError("retry= must be a lionrx RetryPolicy", provider=self.name)
+        self.retry: RetryPolicy = policy or RetryPolicy(max_retries=self.config.max_retries)
         self._session: aiohttp.ClientSession | None = None
         self._owns_session = True
 

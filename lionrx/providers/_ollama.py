@@ -132,7 +132,7 @@ class OllamaProvider(HTTPProvider):
     api_key_env = ("OLLAMA_API_KEY",)
     default_base_url = "http://127.0.0.1:11434"
     stream_media_types: ClassVar[tuple[str, ...]] = ("application/x-ndjson", "application/json")
-    client_options: ClassVar[frozenset[str]] = frozenset()
+    client_options: ClassVar[frozenset[str]] = HTTPProvider.client_options
 
     @classmethod
     def resolve_base_url(cls, base_url: str | None) -> str:

@@ -193,7 +193,7 @@ class OpenAIProvider(HTTPProvider):
     api_key_env = ("OPENAI_API_KEY",)
     default_base_url = "https://api.openai.com/v1"
     requires_key_for = ("api.openai.com",)
-    client_options: ClassVar[frozenset[str]] = frozenset({"include_usage"})
+    client_options: ClassVar[frozenset[str]] = HTTPProvider.client_options | {"include_usage"}
 
     @classmethod
     def resolve_base_url(cls, base_url: str | None) -> str:
