@@ -249,6 +249,8 @@ class Session:
             return ref
         if isinstance(ref, str) and ref in self._branches:
             return self._branches[ref]
+        if ref == self._default_name:
+            return self.default_branch
         try:
             wanted = ref if isinstance(ref, uuid.UUID) else uuid.UUID(ref)
         except ValueError:

@@ -1,0 +1,269 @@
+"""Streamed and non-streamed turns over real sockets: `Session.stream`, `communicate`, forks,
+and what gets recorded when an answer completes, fails or is cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from lionrx import Completed, Failed, LionrxError, Session
+from lionrx.errors import APIConnectionError, ServerError
+from lionrx.operations import communicate
+from lionrx.services import iModel
+from lionrx.session import AssistantResponseContent, Message, prepare_messages_for_chat
+from lionrx.sinks import Sink, SinkHandle
+from lionrx.testing import ErrorReply, FakeProviderServer, Fault, Script
+
+ModelFactory = Callable[..., iModel]
+
+
+def _answer(session: Session, branch_name: str, index: int = -1) -> AssistantResponseContent:
+    branch = session.branches[branch_name]
+    content = session.messages[branch.order[index]].content
+    assert isinstance(content, AssistantResponseContent)
+    return content
+
+
+class _Seen(Sink):
+    """Records what the caller's subscription sees, and the branch at the terminal event."""
+
+    def __init__(self, session: Session, branch: str) -> None:
+        self.session = session
+        self.branch = branch
+        self.order_at_outcome: list[str] = []
+
+    def on_outcome(self, outcome: Completed | Failed) -> None:
+        branch = self.session.branches[self.branch]
+        self.order_at_outcome = [self.session.messages[i].role.value for i in branch.order]
+
+
+async def test_stream_turn_records_instruction_and_answer(
+    server: FakeProviderServer, make_model: ModelFactory, provider: str
+) -> None:
+    session = Session()
+    model = make_model(provider, name="m")
+    session.services.register(model)
+    branch = session.create_branch(name="chat", system="Be brief.")
+    server.queue(Script(text="Hello there. How can I help?", usage=(11, 7)))
+
+    seen = _Seen(session, "chat")
+    response = await SinkHandle(session.stream(branch, "Hi!", imodel="m"), seen)
+
+    assert response.text == "Hello there. How can I help?"
+    # The history sink subscribes first: the answer is in the branch when the caller sees
+    # the terminal event.
+    assert seen.order_at_outcome == ["user", "assistant"]
+    answer = _answer(session, "chat")
+    assert answer.status == "complete" and answer.is_complete
+    assert answer.assistant_response == response.text
+    assert answer.usage is not None and answer.usage.output_tokens == 7
+    assert answer.source == "m"
+    assert answer.stop_reason in ("stop", "end_turn")
+    body = server.requests[0].json
+    if provider == "anthropic":
+        assert body["system"] == "Be brief."
+        assert body["messages"] == [{"role": "user", "content": "Hi!"}]
+    else:
+        assert body["messages"] == [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hi!"},
+        ]
+
+
+async def test_stream_turn_failure_keeps_partial_marked_incomplete(
+    server: FakeProviderServer, make_model: ModelFactory
+) -> None:
+    session = Session()
+    session.services.register(make_model("openai", name="m", max_retries=0))
+    text = "One sentence arrives. Then the connection drops before the rest is sent."
+    server.queue(Script(text=text, chunk_size=4, fault=Fault.drop(at_byte=700)))
+
+    handle = SinkHandle(session.stream(None, "go", imodel="m"), Sink())
+    with pytest.raises(LionrxError) as caught:
+        await handle
+
+    partial = caught.value.partial
+    assert partial is not None and partial.text and text.startswith(partial.text)
+    assert partial.text != text
+    answer = _answer(session, "default")
+    assert answer.status == "incomplete" and not answer.is_complete
+    assert answer.incomplete_reason == "error"
+    assert answer.assistant_response == partial.text
+    assert answer.error is not None and answer.error["type"] == type(caught.value).__name__
+    # The cut-off answer is still context for the next turn: the user saw it.
+    chat = prepare_messages_for_chat(session.messages, session.default_branch)
+    assert chat[-1] == {"role": "assistant", "content": partial.text}
+
+
+async def test_stream_turn_cancelled_by_dispose(
+    server: FakeProviderServer, make_model: ModelFactory
+) -> None:
+    session = Session()
+    session.services.register(make_model("openai", name="m"))
+    server.queue(Script(text="word " * 200, delay=0.01))
+    texts: list[str] = []
+    subscription = session.stream(None, "long please", imodel="m").subscribe(
+        on_next=lambda e: texts.append(e.text) if e.kind == "text" else None
+    )
+    while len(texts) < 5:
+        await asyncio.sleep(0.01)
+    subscription.dispose()
+
+    answer = _answer(session, "default")
+    assert answer.status == "incomplete"
+    assert answer.incomplete_reason == "cancelled"
+    assert answer.error is not None and answer.error["type"] == "StreamCancelled"
+    assert answer.assistant_response.startswith("".join(texts))
+    # Disposal closed the HTTP connection.
+    for _ in range(100):
+        if server.disconnects:
+            break
+        await asyncio.sleep(0.01)
+    assert server.disconnects == 1
+
+
+async def test_communicate_turns_build_context(
+    server: FakeProviderServer, make_model: ModelFactory, provider: str
+) -> None:
+    session = Session()
+    model = make_model(provider)
+    session.services.register(model)
+    branch = session.create_branch(name="b")
+    server.queue(Script(text="Paris."), Script(text="About 2 million."))
+
+    first = await communicate(
+        session=session,
+        branch=branch,
+        parameters={"instruction": "Capital of France?", "imodel": model.name},
+    )
+    second = await communicate(
+        session,
+        branch,
+        {"instruction": "Population?", "imodel": model.name, "context": {"unit": "people"}},
+        temperature=0.2,
+    )
+
+    assert (first, second) == ("Paris.", "About 2 million.")
+    assert len(branch.order) == 4
+    body = server.requests[1].json
+    assert body["temperature"] == 0.2
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant", "user"]
+    assert body["messages"][2]["content"].startswith("Population?\n\nContext:\n")
+    assert '"unit": "people"' in body["messages"][2]["content"]
+
+
+async def test_communicate_failure_raises_and_records(
+    server: FakeProviderServer, make_model: ModelFactory
+) -> None:
+    session = Session()
+    model = make_model("openai", max_retries=0)
+    session.services.register(model)
+    server.queue(ErrorReply(500, {"error": {"message": "boom", "type": "server_error"}}))
+
+    with pytest.raises(ServerError):
+        await communicate(session=session, parameters={"instruction": "hi", "imodel": model.name})
+
+    branch = session.default_branch
+    assert [session.messages[i].role.value for i in branch.order] == ["user", "assistant"]
+    answer = _answer(session, "default")
+    assert answer.status == "incomplete" and answer.incomplete_reason == "error"
+    assert answer.assistant_response == ""
+    # An empty failed answer is not sent back as context.
+    assert prepare_messages_for_chat(session.messages, branch) == [
+        {"role": "user", "content": "hi"}
+    ]
+
+
+async def test_communicate_connection_refused(make_model: ModelFactory) -> None:
+    session = Session()
+    model = make_model("openai", base_url="http://127.0.0.1:9/v1", max_retries=0)
+    session.services.register(model)
+    with pytest.raises(APIConnectionError):
+        await communicate(session=session, parameters={"instruction": "hi", "imodel": model.name})
+    assert _answer(session, "default").status == "incomplete"
+
+
+async def test_fork_continues_from_shared_history(
+    server: FakeProviderServer, make_model: ModelFactory
+) -> None:
+    session = Session()
+    model = make_model("openai")
+    session.services.register(model)
+    main = session.create_branch(name="main", system="sys")
+    server.queue(Script(text="A1"), Script(text="A2"), Script(text="B2"))
+    await communicate(session, main, {"instruction": "Q1", "imodel": model.name})
+    await communicate(session, main, {"instruction": "Q2", "imodel": model.name})
+
+    fork = main.fork(at=main.order[1], name="alt")
+    assert fork.order == main.order[:2] and fork.system == main.system
+    assert session.fork_branch("main").order == main.order
+    await communicate(session, fork, {"instruction": "Q2b", "imodel": model.name})
+
+    assert len(main.order) == 4 and len(fork.order) == 4
+    assert fork.order[:2] == main.order[:2]
+    assert fork.order[2:] != main.order[2:]
+    sent = server.requests[2].json["messages"]
+    assert [m["content"] for m in sent] == ["sys", "Q1", "A1", "Q2b"]
+    with pytest.raises(ValueError, match="not in branch"):
+        main.fork(at=fork.order[3])
+
+
+async def test_continue_branch_with_another_provider(
+    server: FakeProviderServer, make_model: ModelFactory
+) -> None:
+    session = Session()
+    gpt = make_model("openai", name="gpt")
+    claude = make_model("anthropic", name="claude")
+    session.services.register(gpt)
+    session.services.register(claude)
+    branch = session.create_branch(name="b", system="You are terse.")
+    server.queue(Script(text="Hi."), Script(text="Still here."))
+    await communicate(session, branch, {"instruction": "Hello", "imodel": "gpt"})
+    await communicate(session, branch, {"instruction": "Still there?", "imodel": "claude"})
+
+    body = server.requests[1].json
+    assert server.requests[1].path == "/v1/messages"
+    assert body["system"] == "You are terse."
+    assert body["messages"] == [
+        {"role": "user", "content": "Hello"},
+        {"role": "assistant", "content": "Hi."},
+        {"role": "user", "content": "Still there?"},
+    ]
+    answers = [
+        session.messages[i] for i in branch.order if session.messages[i].role.value == "assistant"
+    ]
+    assert [m.content.source for m in answers] == ["gpt", "claude"]  # type: ignore[union-attr]
+
+
+async def test_stream_needs_a_model(make_model: ModelFactory) -> None:
+    session = Session()
+    with pytest.raises(ValueError, match="0 models are registered"):
+        session.stream(None, "hi")
+    session.services.register(make_model("openai", name="a"))
+    session.services.register(make_model("openai", name="b"))
+    with pytest.raises(ValueError, match="2 models are registered"):
+        session.stream(None, "hi")
+    with pytest.raises(ValueError, match="no model named 'c'"):
+        session.stream(None, "hi", imodel="c")
+    with pytest.raises(TypeError, match="instruction"):
+        await communicate(session, None, {"imodel": "a"})
+
+
+async def test_instruction_message_object_and_images(
+    server: FakeProviderServer, make_model: ModelFactory
+) -> None:
+    from lionrx.session import InstructionContent
+
+    session = Session()
+    session.services.register(make_model("openai", name="m"))
+    message = Message(
+        content=InstructionContent(instruction="What is this?", images=("https://x/cat.png",))
+    )
+    await SinkHandle(session.stream(None, message), Sink())
+    assert session.default_branch.order[0] == message.id
+    assert server.requests[0].json["messages"][0]["content"] == [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": "https://x/cat.png"}},
+    ]
