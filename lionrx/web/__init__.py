@@ -1,11 +1,14 @@
 """Stream lionrx pipelines to browsers: `sse_response` for any aiohttp app, a resumable
 in-flight store, a safe progressive JavaScript renderer, and the ``lionrx web`` chat page."""
 
+from lionrx.web._app import STATIC_DIR, create_app, default_splitter
 from lionrx.web._hub import OutcomeCallback, StreamHub, default_hub, sse_response
+from lionrx.web._main import main
 from lionrx.web._store import MemoryResumeStore, ResumeStore, ResumeUnavailable, StoredEvent
 from lionrx.web._wire import BlockSplitter, WireEncoder
 
 __all__ = [
+    "STATIC_DIR",
     "BlockSplitter",
     "MemoryResumeStore",
     "OutcomeCallback",
@@ -14,6 +17,9 @@ __all__ = [
     "StoredEvent",
     "StreamHub",
     "WireEncoder",
+    "create_app",
     "default_hub",
+    "default_splitter",
+    "main",
     "sse_response",
 ]
