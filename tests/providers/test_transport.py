@@ -1,0 +1,133 @@
+"""The shared transport over real sockets: content types, huge lines, keep-alives, sessions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+from providers_helpers import load_sse_cases
+
+from lionrx._transport import post_stream
+from lionrx.errors import ProtocolError, StreamTimeout
+from lionrx.providers._http import SSEItems
+from lionrx.services import iModel
+from lionrx.testing import FakeProviderServer, Fault, Recording, Script
+
+CONTENT_TYPE_CASES = [case for case in load_sse_cases() if "content_type" in case]
+
+
+def test_there_are_content_type_cases() -> None:
+    assert len(CONTENT_TYPE_CASES) >= 4
+    assert {case["accept"] for case in CONTENT_TYPE_CASES} == {True, False}
+
+
+@pytest.mark.parametrize("case", CONTENT_TYPE_CASES, ids=lambda c: str(c["name"]))
+async def test_content_type_conformance(
+    fake_server: FakeProviderServer, case: dict[str, Any]
+) -> None:
+    fake_server.queue(
+        Recording(data=case["input"].encode(), content_type=case["content_type"], chunk_size=3)
+    )
+    async with aiohttp.ClientSession() as session:
+        items = post_stream(
+            session,
+            fake_server.openai_base_url + "/chat/completions",
+            body={"model": "m", "messages": []},
+            headers={},
+            decoder_factory=lambda media: SSEItems(),
+            accept=("text/event-stream",),
+            provider="test",
+        )
+        if case["accept"]:
+            got = [(e.event, e.data, e.id, e.retry) async for e in items if e.data is not None]
+            expected = [(e["event"], e["data"], e["id"], e["retry"]) for e in case["expected"]]
+            assert got == expected
+        else:
+            with pytest.raises(ProtocolError, match="Content-Type") as info:
+                async for _ in items:
+                    pass
+            assert repr(case["content_type"]) in str(info.value)
+
+
+async def test_a_4mb_line_is_read_whole(fake_server: FakeProviderServer) -> None:
+    big = "x" * (4 * 1024 * 1024)
+    chunk = {"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": big}}]}
+    end = {"id": "c", "model": "m", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    body = f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode()
+    fake_server.queue(Recording(data=body, content_type="text/event-stream", chunk_size=65536))
+    async with iModel(model="m", base_url=fake_server.openai_base_url) as model:
+        calling = await model.invoke(messages="hi")
+    response = calling.raise_for_status().execution.response
+    assert response is not None and response.text == big
+
+
+async def test_huge_line_fault_from_the_chaos_kit(fake_server: FakeProviderServer) -> None:
+    fake_server.queue(Script(text="a b c", fault=Fault.huge_line(size=5 * 1024 * 1024)))
+    async with iModel(model="m", base_url=fake_server.openai_base_url) as model:
+        calling = await model.invoke(messages="hi")
+    response = calling.raise_for_status().execution.response
+    assert response is not None and len(response.text) > 5 * 1024 * 1024
+
+
+async def test_keepalives_surface_as_events(fake_server: FakeProviderServer) -> None:
+    fake_server.queue(Script(text="one two three", keepalive_every=1))
+    async with iModel(model="m", base_url=fake_server.openai_base_url) as model:
+        events = [e async for e in model._events("hi", {})]
+    kinds = [e.kind for e in events]
+    assert "keep_alive" in kinds
+    assert kinds[-1] == "completed"
+
+
+async def test_one_session_is_reused_across_calls(fake_server: FakeProviderServer) -> None:
+    async with iModel(model="m", base_url=fake_server.openai_base_url) as model:
+        for _ in range(3):
+            (await model.invoke(messages="hi")).raise_for_status()
+        session = model.backend.session  # type: ignore[attr-defined]
+        assert session is model.backend.session  # type: ignore[attr-defined]
+        assert not session.closed
+    assert session.closed
+
+
+async def test_a_shared_session_is_left_open(fake_server: FakeProviderServer) -> None:
+    async with aiohttp.ClientSession() as session:
+        for provider, base in [
+            ("openai", fake_server.openai_base_url),
+            ("ollama", fake_server.url),
+        ]:
+            async with iModel(
+                provider=provider, model="m", base_url=base, http_session=session
+            ) as m:
+                (await m.invoke(messages="hi")).raise_for_status()
+        assert not session.closed
+
+
+async def test_timeout_is_a_stream_timeout(fake_server: FakeProviderServer) -> None:
+    fake_server.queue(Script(text="slow", first_delay=2.0))
+    async with iModel(model="m", base_url=fake_server.openai_base_url, timeout=0.2) as model:
+        calling = await model.invoke(messages="hi")
+    assert isinstance(calling.execution.error, StreamTimeout)
+    assert isinstance(calling.execution.error, TimeoutError)  # the notebook catches this
+
+
+async def test_non_streaming_bodies_map_to_the_same_response(
+    fake_server: FakeProviderServer,
+) -> None:
+    script = Script(text="Same answer either way.", usage=(5, 4))
+    for provider, base in [
+        ("openai", fake_server.openai_base_url),
+        ("anthropic", fake_server.url),
+        ("ollama", fake_server.url),
+    ]:
+        fake_server.queue(script, script)
+        async with iModel(provider=provider, model="m", base_url=base) as model:
+            streamed = (await model.invoke(messages="hi")).raise_for_status().response
+            whole = (await model.invoke(messages="hi", stream=False)).raise_for_status().response
+        assert fake_server.requests[-1].json["stream"] is False
+        assert streamed is not None and whole is not None
+        assert whole.text == streamed.text == "Same answer either way."
+        assert whole.stop_reason == streamed.stop_reason
+        assert whole.usage is not None and streamed.usage is not None
+        assert (whole.usage.input_tokens, whole.usage.output_tokens) == (5, 4)
+        assert (streamed.usage.input_tokens, streamed.usage.output_tokens) == (5, 4)
