@@ -11,13 +11,25 @@ from reactivex import operators as ops
 from reactivex.abc import DisposableBase, ObserverBase, SchedulerBase
 from reactivex.disposable import Disposable
 
-from lionrx.session.messages._chat import prepare_messages_for_chat
+from lionrx.session.messages._chat import prepare_anthropic_chat, prepare_messages_for_chat
 
 if TYPE_CHECKING:
     from lionrx._events import Event
     from lionrx.session._session import BranchRef, Session
 
-__all__ = ["stream_turn"]
+__all__ = ["chat_for_model", "stream_turn"]
+
+
+def chat_for_model(model: Any, messages: Any, branch: Any) -> list[dict[str, Any]]:
+    """The branch as chat messages for ``model``: OpenAI's shape, or for an Anthropic model the
+    Anthropic blocks (tool use and results, merged roles, thinking) after a system message,
+    which the provider moves out of the list."""
+    provider = getattr(getattr(model, "config", None), "provider", None)
+    if provider == "anthropic":
+        chat = prepare_anthropic_chat(messages, branch)
+        head = [{"role": "system", "content": chat["system"]}] if chat["system"] else []
+        return head + chat["messages"]
+    return prepare_messages_for_chat(messages, branch)
 
 
 def stream_turn(
@@ -44,7 +56,7 @@ def stream_turn(
     ) -> DisposableBase:
         message = instruction_message(instruction, context=context, images=images)
         session.add_message(message, branches=target)
-        chat = prepare_messages_for_chat(session.messages, target)
+        chat = chat_for_model(model, session.messages, target)
         # One request shared by the history sink and the caller: the sink subscribes first,
         # so the branch already holds the answer when the caller sees the terminal event.
         published = model.stream(messages=chat, **kwargs).pipe(ops.publish())

@@ -267,3 +267,48 @@ async def test_instruction_message_object_and_images(
         {"type": "text", "text": "What is this?"},
         {"type": "image_url", "image_url": {"url": "https://x/cat.png"}},
     ]
+
+
+async def test_tool_conversation_continued_with_anthropic(
+    server: FakeProviderServer, make_model: ModelFactory
+) -> None:
+    """A branch holding OpenAI-style tool use is sent to an Anthropic model as tool_use and
+    tool_result blocks, with the roles merged to alternate."""
+    from lionrx.events import ToolCall
+    from lionrx.session import InstructionContent, ToolResultContent
+
+    session = Session()
+    claude = make_model("anthropic", name="claude")
+    session.services.register(claude)
+    branch = session.create_branch(name="b", system="Use tools.")
+    call = ToolCall(index=0, id="toolu_1", name="weather", arguments='{"city": "Oslo"}')
+    for content in (
+        InstructionContent(instruction="Weather in Oslo?"),
+        AssistantResponseContent(assistant_response="Checking.", tool_calls=(call,)),
+        ToolResultContent(tool_call_id="toolu_1", result={"temp": -3}),
+    ):
+        session.add_message(Message(content=content), branches=branch)
+    server.queue(Script(text="It is -3 °C."))
+
+    answer = await communicate(session, branch, {"instruction": "Thanks!", "imodel": "claude"})
+
+    assert answer == "It is -3 °C."
+    body = server.requests[0].json
+    assert body["system"] == "Use tools."
+    assert body["messages"] == [
+        {"role": "user", "content": "Weather in Oslo?"},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Checking."},
+                {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Oslo"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": '{"temp": -3}'},
+                {"type": "text", "text": "Thanks!"},
+            ],
+        },
+    ]
