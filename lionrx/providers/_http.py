@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Iterable
 from typing import Any, ClassVar, Protocol
 
 import aiohttp
+from pydantic import SecretStr
 
 from lionrx._errors import ConfigurationError, ProtocolError, register_secret
 from lionrx._events import Event
@@ -81,7 +82,7 @@ class HTTPProvider(Provider, abc.ABC):
         register_secret(key)
         update: dict[str, Any] = {"base_url": self.resolve_base_url(config.base_url)}
         if key is not None and config.api_key is None:
-            update["api_key"] = key
+            update["api_key"] = SecretStr(key)
         if config.endpoint is None:
             update["endpoint"] = self.default_endpoint()
         super().__init__(config.model_copy(update=update))
