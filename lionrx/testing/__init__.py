@@ -8,7 +8,15 @@ from lionrx.testing._server import (
     Recording,
     Reply,
     Script,
+    ServedResponse,
     ToolCallScript,
+)
+from lionrx.testing._strategies import (
+    SSEStream,
+    chunkings,
+    event_sequences,
+    sse_streams,
+    texts,
 )
 
 __all__ = [
@@ -20,5 +28,11 @@ __all__ = [
     "Recording",
     "Reply",
     "Script",
+    "SSEStream",
+    "ServedResponse",
     "ToolCallScript",
+    "chunkings",
+    "event_sequences",
+    "sse_streams",
+    "texts",
 ]

@@ -262,8 +262,9 @@ class ChaosServer(FakeProviderServer):
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
+        keep_bodies: bool = True,
     ) -> None:
-        super().__init__(default, host=host, port=port)
+        super().__init__(default, host=host, port=port, keep_bodies=keep_bodies)
         self.faults: list[Fault | None] = list(faults) if faults is not None else [None]
         self.rng = random.Random(seed)
         self.applied: list[Fault | None] = []

@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -43,6 +43,7 @@ __all__ = [
     "Recording",
     "Reply",
     "Script",
+    "ServedResponse",
     "ToolCallScript",
     "split_words",
 ]
@@ -258,6 +259,8 @@ class RecordedRequest:
     json: Any
     query: dict[str, str]
     body: bytes
+    received_at: float = 0.0
+    """``time.monotonic()`` when the request arrived."""
 
     @property
     def stream(self) -> bool:
@@ -266,6 +269,28 @@ class RecordedRequest:
         if isinstance(self.json, dict) and "stream" in self.json:
             return bool(self.json["stream"])
         return default
+
+
+Outcome = Literal[
+    "pending",
+    "completed",
+    "client_disconnected",
+    "dropped",
+    "closed_before_headers",
+    "server_closed",
+]
+
+
+@dataclass
+class ServedResponse:
+    """What the server did with one request: status, content type, the body bytes it wrote
+    (keep-alives included) and how it ended."""
+
+    request: RecordedRequest
+    status: int = 0
+    content_type: str = ""
+    body: bytearray = field(default_factory=bytearray)
+    outcome: Outcome = "pending"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -671,6 +696,7 @@ class FakeProviderServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        keep_bodies: bool = True,
     ) -> None:
         self.default: Reply = (
             default
@@ -684,6 +710,10 @@ class FakeProviderServer:
         self.open_streams = 0
         self.completed = 0
         """Responses written to the end."""
+        self.responses: list[ServedResponse] = []
+        """What was answered to each request, in order (body bytes when ``keep_bodies``)."""
+        self.keep_bodies = keep_bodies
+        self._closing = False
         self._queue: deque[Reply] = deque()
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -750,6 +780,7 @@ class FakeProviderServer:
 
     async def close(self) -> None:
         """Stop serving; in-flight handlers are cancelled."""
+        self._closing = True
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -815,7 +846,10 @@ class FakeProviderServer:
         async with asyncio.timeout(timeout):
             while not predicate():
                 assert self._changed is not None, "server not started"
-                await self._changed.wait()
+                # Counts the server does not see change (sockets closing) are polled.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.02):
+                        await self._changed.wait()
 
     async def wait_for_disconnect(self, timeout: float = 5.0, count: int = 1) -> None:
         """Wait until the server has seen ``count`` client disconnects in total.
@@ -827,6 +861,12 @@ class FakeProviderServer:
     async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until no response is in flight."""
         await self.wait_for(lambda: self.open_streams == 0, timeout)
+
+    @property
+    def connections(self) -> int:
+        """Client connections currently open to the server (idle keep-alive ones included)."""
+        server = self._runner.server if self._runner is not None else None
+        return len(server.connections) if server is not None else 0
 
     @property
     def last_request(self) -> RecordedRequest:
@@ -852,6 +892,7 @@ class FakeProviderServer:
             json=parsed,
             query=dict(request.query),
             body=raw,
+            received_at=time.monotonic(),
         )
         self.requests.append(rec)
         self._notify()
@@ -871,7 +912,9 @@ class FakeProviderServer:
                     {"error": {"message": f"fake server: no such endpoint {rec.path}"}},
                     status=404,
                 )
-            return await self._send(request, rendered)
+            served = ServedResponse(request=rec)
+            self.responses.append(served)
+            return await self._send(request, rendered, served)
         finally:
             if task is not None:
                 self._tasks.discard(task)
@@ -908,91 +951,118 @@ class FakeProviderServer:
             return None
         return _Renderer(reply, rec, n).render(wire)
 
-    async def _send(self, request: web.Request, r: _Rendered) -> web.StreamResponse:
+    async def _send(
+        self, request: web.Request, r: _Rendered, served: ServedResponse
+    ) -> web.StreamResponse:
         from lionrx.testing._chaos import FaultPlan  # _chaos builds on this module
 
         plan = FaultPlan(r.fault)
+        served.status = r.status
         if plan.close_before_headers:
+            served.outcome = "closed_before_headers"
             if request.transport is not None:
                 request.transport.abort()
             # The connection is gone; aiohttp drops whatever we return.
             raise asyncio.CancelledError
         frames = plan.rewrite_frames(r.frames, r.keepalive, r.content_type)
         resp = web.StreamResponse(status=r.status, headers=r.headers)
-        resp.content_type = plan.content_type(r.content_type).split(";")[0].strip()
-        if ";" in r.content_type and plan.content_type(r.content_type) == r.content_type:
-            resp.charset = r.content_type.split("charset=")[-1].strip()
+        resp.headers["Content-Type"] = plan.content_type(r.content_type)
         if not r.streaming:
             resp.content_length = sum(len(f) for f in frames if isinstance(f, bytes))
+        served.content_type = resp.headers.get("Content-Type", resp.content_type)
+        body = served.body
+
+        async def write(data: bytes) -> None:
+            await resp.write(data)
+            if self.keep_bodies:
+                body.extend(data)
+
         self.open_streams += 1
-        finished = False
         try:
             self._notify()
             await resp.prepare(request)
             if plan.keepalive_only is not None:
-                await self._keepalives(resp, r.keepalive, plan.keepalive_only, plan.interval)
+                await self._keepalives(write, r.keepalive, plan.keepalive_only, plan.interval)
             sent = 0
             for frame in frames:
                 if isinstance(frame, _Pause):
-                    await self._pause(resp, frame.seconds, r.keepalive, r.keepalive_interval)
+                    await self._pause(write, frame.seconds, r.keepalive, r.keepalive_interval)
                     continue
                 for piece in plan.network_pieces(frame):
                     action = plan.at(sent, len(piece))
                     if action is not None:
                         cut, what, seconds = action
                         if cut:
-                            await resp.write(piece[:cut])
+                            await write(piece[:cut])
                         sent += cut
                         piece = piece[cut:]
                         if what == "drop":
-                            if request.transport is not None:
-                                request.transport.abort()
-                            return resp
+                            return self._drop(request, resp, served)
                         await asyncio.sleep(seconds)
                     if piece:
-                        await resp.write(piece)
+                        await write(piece)
                         sent += len(piece)
                     if plan.trickle_delay:
                         await asyncio.sleep(plan.trickle_delay)
             action = plan.at_end(sent)
             if action is not None:
                 if action[1] == "drop":
-                    if request.transport is not None:
-                        request.transport.abort()
-                    return resp
+                    return self._drop(request, resp, served)
                 await asyncio.sleep(action[2])
             await resp.write_eof()
-            finished = True
+            served.outcome = "completed"
             self.completed += 1
             return resp
         except (asyncio.CancelledError, ConnectionError):
-            if not finished:
-                self.disconnects += 1
+            if served.outcome == "pending":
+                if self._closing:
+                    served.outcome = "server_closed"
+                else:
+                    served.outcome = "client_disconnected"
+                    self.disconnects += 1
             raise
         finally:
             self.open_streams -= 1
             self._notify()
 
+    def _drop(
+        self, request: web.Request, resp: web.StreamResponse, served: ServedResponse
+    ) -> web.StreamResponse:
+        # Abort (not close): the client must see a broken body, not a clean end.
+        served.outcome = "dropped"
+        if request.transport is not None:
+            request.transport.abort()
+        return resp
+
     async def _pause(
-        self, resp: web.StreamResponse, seconds: float, keepalive: bytes, interval: float | None
+        self,
+        write: Callable[[bytes], Awaitable[None]],
+        seconds: float,
+        keepalive: bytes,
+        interval: float | None,
     ) -> None:
         if not interval or not keepalive:
             await asyncio.sleep(seconds)
             return
-        deadline = asyncio.get_running_loop().time() + seconds
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
         while True:
-            left = deadline - asyncio.get_running_loop().time()
+            left = deadline - loop.time()
             if left <= 0:
                 return
             await asyncio.sleep(min(interval, left))
-            if asyncio.get_running_loop().time() < deadline:
-                await resp.write(keepalive)
+            if loop.time() < deadline:
+                await write(keepalive)
 
     async def _keepalives(
-        self, resp: web.StreamResponse, keepalive: bytes, seconds: float, interval: float
+        self,
+        write: Callable[[bytes], Awaitable[None]],
+        keepalive: bytes,
+        seconds: float,
+        interval: float,
     ) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while loop.time() < deadline:
-            await resp.write(keepalive or b": keep-alive\n\n")
+            await write(keepalive or b": keep-alive\n\n")
             await asyncio.sleep(min(interval, max(0.0, deadline - loop.time())))

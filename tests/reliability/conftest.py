@@ -1,0 +1,9 @@
+"""Fixtures for the reliability properties: the fake/chaos servers and a leak baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+pytest_plugins = ["lionrx.testing._pytest_plugin"]
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
