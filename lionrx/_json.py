@@ -2,7 +2,11 @@
 
 `loads` raises `ValueError` (``json.JSONDecodeError``) on invalid input with either backend.
 orjson rejects a few documents the stdlib accepts (NaN/Infinity, lone surrogates); those fall
-back to ``json.loads`` rather than being refused.
+back to ``json.loads`` rather than being refused. One known difference remains: orjson reads an
+integer outside the 64-bit range as a float. Provider stream payloads never carry such integers
+(ids are strings, counters fit in 64 bits) and detecting them would cost as much as the stdlib
+parse (measured: a digit-run regex ~1.8 µs vs orjson ~0.6 µs on a 230-byte OpenAI chunk), so
+code that needs exact big integers passes ``json.loads`` where a ``loads=`` hook is offered.
 """
 
 from __future__ import annotations

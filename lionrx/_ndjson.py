@@ -6,6 +6,7 @@ Like the SSE decoder it scans each byte once and keeps a partial line as a list 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lionrx._errors import ProtocolError
@@ -31,6 +32,9 @@ class NDJSONDecoder:
     - `close()` ends the stream. A last line without its LF is accepted only if it is a complete
       JSON object or array; anything else is a truncated line and raises `ProtocolError`.
 
+    ``loads`` parses one line (default: `lionrx._json.loads`, orjson when installed; pass
+    ``json.loads`` for exact integers beyond 64 bits); it must raise ``ValueError`` on bad input.
+
     A line that is not valid JSON raises `ProtocolError` naming its line number and quoting it.
     Nothing received before it is lost: if the same `feed` already parsed earlier lines, they
     are returned first and the error is raised by the next `feed` or `close`. After an error
@@ -38,9 +42,10 @@ class NDJSONDecoder:
     raised before (so a ``finally: close()`` does not raise twice).
     """
 
-    __slots__ = ("_blocks", "_error", "_line", "_pending", "_reported")
+    __slots__ = ("_blocks", "_error", "_line", "_loads", "_pending", "_reported")
 
-    def __init__(self) -> None:
+    def __init__(self, *, loads: Callable[[bytes], Any] = loads) -> None:
+        self._loads = loads
         self._pending: list[bytes] = []  # pieces of the current unterminated line
         self._blocks: list[bytes] = []  # earlier pieces of it, folded (see `feed`)
         self._line = 0  # number of lines completed so far
@@ -78,7 +83,7 @@ class NDJSONDecoder:
             if not line.strip():
                 continue
             try:
-                out.append(loads(line))
+                out.append(self._loads(line))
             except ValueError as exc:
                 error = ProtocolError(
                     f"invalid JSON on NDJSON line {self._line}: {_excerpt(line)} ({exc})",
@@ -119,7 +124,7 @@ class NDJSONDecoder:
         number = self._line + 1
         value: Any = None
         try:
-            value = loads(line)
+            value = self._loads(line)
         except ValueError:
             pass
         else:
