@@ -185,10 +185,11 @@ class Session:
         return None if self._store is None else self._store.path
 
     def close(self) -> None:
-        """Close the database (in-memory sessions: nothing to do)."""
+        """Close the database (in-memory sessions: nothing to do). A closed persistent session
+        refuses further changes (`sqlite3.ProgrammingError`) rather than keep them in memory
+        only."""
         if self._store is not None:
             self._store.close()
-            self._store = None
 
     def __enter__(self) -> Session:
         return self
@@ -233,8 +234,8 @@ class Session:
             )
         branch = Branch(name=name, system=_system_message(system))
         branch._session = self
-        self._branches[name] = branch
         self._save_branch(branch)
+        self._branches[name] = branch
         for message in messages:
             self.add_message(message, branches=branch)
         return branch
@@ -280,7 +281,12 @@ class Session:
                     f"message {key} is not in branch {source.name!r}; cannot fork there"
                 ) from None
             order = order[: cut + 1]
-        forked = self.create_branch(name or f"{source.name}-fork-{len(self._branches)}")
+        if name is None:
+            n = 1
+            while f"{source.name}-fork-{n}" in self._branches:
+                n += 1
+            name = f"{source.name}-fork-{n}"
+        forked = self.create_branch(name)
         forked.system = source.system
         forked.order = order
         forked.metadata = {"forked_from": str(source.id)}
@@ -317,13 +323,13 @@ class Session:
                 branch.system = message
                 self._save_branch(branch)
             return message
-        self.messages._data[message.id] = message
-        positions = []
-        for branch in targets:
-            positions.append((branch.id, len(branch.order)))
-            branch.order.append(message.id)
+        # Disk first: when the write fails (closed session, full disk) memory stays as on disk.
+        positions = [(branch.id, len(branch.order)) for branch in targets]
         if self._store is not None:
             self._store.save_message(self.id, message, positions)
+        self.messages._data[message.id] = message
+        for branch in targets:
+            branch.order.append(message.id)
         return message
 
     def update_message(self, message: Message) -> Message:
@@ -331,19 +337,18 @@ class Session:
         grew or ended)."""
         if message.id not in self.messages._data:
             raise KeyError(f"no message {message.id} in this session")
-        self.messages._data[message.id] = message
         if self._store is not None:
             self._store.save_message(self.id, message)
+        self.messages._data[message.id] = message
         return message
 
     def append_to_branch(self, branch: BranchRef, message: MessageRef) -> None:
         """Append an already stored message to a branch."""
         target = self.get_branch(branch)
         stored = self.messages[message]
-        position = len(target.order)
-        target.order.append(stored.id)
         if self._store is not None:
-            self._store.save_message(self.id, stored, [(target.id, position)])
+            self._store.save_message(self.id, stored, [(target.id, len(target.order))])
+        target.order.append(stored.id)
 
     def _targets(self, branches: BranchRef | Sequence[BranchRef] | None) -> list[Branch]:
         if branches is None:

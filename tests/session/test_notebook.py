@@ -264,3 +264,102 @@ async def test_section_5_streaming_chat(
     assert [m["role"] for m in third] == ["user", "assistant", "user", "assistant", "user"]
     assert third[1]["content"] == answers[0]
     assert third[3]["content"] == answers[1]
+
+
+# -- section 5, the lionrx way: the StreamingChat pattern with history() ---------------------
+
+
+class RecordedStreamingChat:
+    """Section 5's pattern with lionrx's recording: the turn is recorded by the history sink
+    (complete, or incomplete with the reason), optionally persisted in SQLite."""
+
+    def __init__(self, model: iModel, path: Any = None) -> None:
+        from lionrx.sinks import history
+
+        self.model = model
+        self.session = Session.open(path) if path else Session()
+        self.session.services.register(model)
+        self.branch = self.session.branches.get("main") or self.session.create_branch(name="main")
+        self.history = history
+
+    async def chat(self, user_input: str) -> str:
+        from lionrx.session.messages import InstructionContent, Message
+        from lionrx.session.messages.utils import prepare_messages_for_chat
+        from lionrx.sinks import Sink, SinkHandle, tee
+
+        class Printer(Sink):
+            def on_event(self, event: Any) -> None:
+                if event.kind == "text":
+                    print(event.text, end="", flush=True)
+
+        print(f"\n👤 User: {user_input}\n🤖 Assistant: ", end="", flush=True)
+        self.session.add_message(
+            Message(content=InstructionContent(instruction=user_input)), branches=self.branch
+        )
+        chat_messages = prepare_messages_for_chat(self.session.messages, self.branch)
+        stream = self.model.stream(messages=chat_messages)
+        recorded, printed = tee(
+            stream,
+            self.history(self.session, self.branch),
+            lambda obs: SinkHandle(obs, Printer()),
+        )
+        response = await recorded
+        await printed
+        print(f"\n📊 {response.chunks} chunks | first text {response.time_to_first_text:.3f}s")
+        return response.text
+
+    async def chat_streamed(self, user_input: str, stop_after: int | None = None) -> str:
+        """The same turn through ``session.stream`` (which records with the history sink)."""
+        from contextlib import aclosing
+
+        from lionrx import to_async_iterable
+
+        got: list[str] = []
+        stream = self.session.stream(self.branch, user_input, imodel=self.model.name)
+        # aclosing: leaving the loop early disposes the stream now, not when the generator is
+        # garbage-collected.
+        async with aclosing(to_async_iterable(stream)) as events:
+            async for event in events:
+                if event.kind == "text":
+                    got.append(event.text)
+                    if stop_after is not None and len(got) >= stop_after:
+                        break  # the user stops reading: the turn is recorded as cancelled
+        return "".join(got)
+
+
+async def test_streaming_chat_with_history_sink(
+    env: FakeProviderServer, provider: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lionrx.session import AssistantResponseContent
+
+    env.queue(
+        Script(text="Async overlaps waiting.", delay=0.001),
+        Script(text="await asyncio.gather(a(), b())", chunk_size=3),
+        Script(text="word " * 100, delay=0.005),
+    )
+    db = tmp_path / "chat.db"
+    model = _notebook_model(provider)
+    chat = RecordedStreamingChat(model, db)
+    assert await chat.chat("Benefits of async?") == "Async overlaps waiting."
+    assert await chat.chat_streamed("Example?") == "await asyncio.gather(a(), b())"
+    partial = await chat.chat_streamed("Mistakes?", stop_after=3)
+    chat.session.close()
+    await model.aclose()
+    assert partial == "word word word"
+    assert "🤖 Assistant: Async overlaps waiting." in capsys.readouterr().out
+
+    # The conversation, including the cut-off third answer, survives a restart.
+    with Session.open(db) as again:
+        branch = again.branches["main"]
+        contents = [again.messages[i].content for i in branch.order]
+        assert [again.messages[i].role.value for i in branch.order] == ["user", "assistant"] * 3
+        answers = [c for c in contents if isinstance(c, AssistantResponseContent)]
+        assert [a.status for a in answers] == ["complete", "complete", "incomplete"]
+        assert answers[2].incomplete_reason == "cancelled"
+        assert answers[2].assistant_response.startswith(partial)
+    # The third request carried the first two turns.
+    sent = env.requests[2].json["messages"]
+    assert [m["content"] for m in sent if m["role"] == "assistant"] == [
+        "Async overlaps waiting.",
+        "await asyncio.gather(a(), b())",
+    ]

@@ -72,8 +72,10 @@ def test_branches() -> None:
         session.get_branch(other)
     with pytest.raises(RuntimeError, match="does not belong"):
         Branch(name="loose").fork()
+    assert session.fork_branch(main).name == "main-fork-1"
+    assert main.fork().name == "main-fork-2"
     assert session.default_branch.name == "default"
-    assert list(session.branches) == ["main", "branch-2", "default"]
+    assert list(session.branches) == ["main", "branch-2", "main-fork-1", "main-fork-2", "default"]
 
 
 def test_add_message_and_lookup() -> None:

@@ -137,6 +137,15 @@ def test_write_cost_is_small(tmp_path: Path) -> None:
     assert per_write < 0.010
 
 
+def test_closed_session_refuses_changes(tmp_path: Path) -> None:
+    session = Session.open(tmp_path / "chat.db")
+    session.close()
+    session.close()  # idempotent
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        session.add_message(Message(content=InstructionContent(instruction="lost?")))
+    assert len(session.messages) == 0  # memory stays as on disk
+
+
 def test_in_memory_session_has_no_path() -> None:
     session = Session()
     assert session.path is None
