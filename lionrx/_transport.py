@@ -30,6 +30,7 @@ from lionrx._errors import (
     OverloadedError,
     PermissionDeniedError,
     ProtocolError,
+    ProviderStreamError,
     RateLimitError,
     ServerError,
     StreamTimeout,
@@ -209,6 +210,15 @@ def request_id_from(headers: Mapping[str, str], body: Any = None) -> str | None:
     return None
 
 
+def _try_json(raw: bytes) -> Any:
+    import json
+
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
 def _error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
     """(message, type, code) from the error envelopes of OpenAI, Anthropic and Ollama."""
     if not isinstance(body, dict):
@@ -324,7 +334,9 @@ async def post_stream(
     generator closes the connection.
     """
     policy = retry or RetryPolicy()
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    # Like the official SDKs, the timeout bounds connecting and each wait for data, not the
+    # whole answer: a long answer that keeps streaming is not cut off.
+    client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
     attempt = 0
     while True:
         try:
@@ -334,7 +346,7 @@ async def post_stream(
         except TimeoutError as exc:
             error: LionrxError = StreamTimeout(
                 f"no response from {provider} within {timeout} s",
-                which="total",
+                which="first",
                 seconds=timeout or 0.0,
                 provider=provider,
             )
@@ -377,6 +389,17 @@ async def post_stream(
     finished = False
     try:
         content_type = response.headers.get("Content-Type")
+        if _media_type(content_type) == "application/json" and "application/json" not in accept:
+            # Some servers answer a streaming request with a JSON error body and status 200.
+            raw = await response.content.read(1 << 20)
+            message, etype, _ = _error_fields(_try_json(raw))
+            if message is not None:
+                raise ProviderStreamError(
+                    message,
+                    error_type=etype,
+                    provider=provider,
+                    request_id=request_id_from(response.headers),
+                )
         check_content_type(content_type, accept)
         decoder = decoder_factory(_media_type(content_type))
         try:
@@ -386,8 +409,8 @@ async def post_stream(
             tail = decoder.close()
         except TimeoutError:
             raise StreamTimeout(
-                f"{provider} response exceeded the {timeout} s timeout",
-                which="total",
+                f"{provider} sent nothing for {timeout} s in the middle of its response",
+                which="idle",
                 seconds=timeout or 0.0,
                 provider=provider,
             ) from None

@@ -22,6 +22,7 @@ from lionrx._events import (
     ToolCallDelta,
     Usage,
 )
+from lionrx._json import loads
 from lionrx._transport import Decoder
 from lionrx.providers._base import register_provider
 from lionrx.providers._http import HTTPProvider, Mapper, SSEItems, cut_off, env_or, parse_json_item
@@ -30,12 +31,6 @@ __all__ = ["AnthropicMapper", "AnthropicProvider", "DEFAULT_MAX_TOKENS"]
 
 DEFAULT_MAX_TOKENS = 1024
 """``max_tokens`` sent when none is given (the Messages API requires it)."""
-
-
-def _loads(data: str | bytes) -> Any:
-    from lionrx._json import loads
-
-    return loads(data)
 
 
 def _usage(usage: dict[str, Any], source: str | None) -> Usage:
@@ -82,7 +77,7 @@ class AnthropicMapper:
         if not data.strip():
             # A data-less block (e.g. ``event: ping`` alone) carries nothing.
             return [KeepAlive.model_construct(source=self.source)] if item.event == "ping" else []
-        return self.event(parse_json_item(data, self._provider, _loads))
+        return self.event(parse_json_item(data, self._provider, loads))
 
     def event(self, obj: Any) -> list[Event]:
         """Events for one parsed stream event (its ``type`` equals the SSE event name)."""
@@ -256,7 +251,7 @@ class _BodyMapper:
 
     def feed(self, item: Any) -> list[Event]:
         self.done = True
-        return self.inner.body(parse_json_item(item, self.inner._provider, _loads))
+        return self.inner.body(parse_json_item(item, self.inner._provider, loads))
 
     def end(self) -> list[Event]:
         return []

@@ -20,17 +20,12 @@ from lionrx._events import (
     ToolCallDelta,
     Usage,
 )
+from lionrx._json import loads
 from lionrx._transport import Decoder
 from lionrx.providers._base import register_provider
 from lionrx.providers._http import HTTPProvider, Mapper, cut_off, env_or, items_of, parse_json_item
 
 __all__ = ["OllamaMapper", "OllamaProvider"]
-
-
-def _loads(data: str | bytes) -> Any:
-    from lionrx._json import loads
-
-    return loads(data)
 
 
 class OllamaMapper:
@@ -47,7 +42,7 @@ class OllamaMapper:
 
     def feed(self, item: Any) -> list[Event]:
         if isinstance(item, str | bytes):
-            item = parse_json_item(item, self._provider, _loads)
+            item = parse_json_item(item, self._provider, loads)
         return self.line(item)
 
     def line(self, obj: Any) -> list[Event]:
@@ -115,7 +110,7 @@ class _BodyMapper:
 
     def feed(self, item: Any) -> list[Event]:
         self.done = True
-        obj = parse_json_item(item, self.inner._provider, _loads)
+        obj = parse_json_item(item, self.inner._provider, loads)
         if isinstance(obj, dict):
             obj.setdefault("done", True)
         return self.inner.line(obj)

@@ -22,6 +22,7 @@ from lionrx._events import (
     ToolCallDelta,
     Usage,
 )
+from lionrx._json import loads
 from lionrx._transport import Decoder
 from lionrx.providers._base import register_provider
 from lionrx.providers._http import (
@@ -35,12 +36,6 @@ from lionrx.providers._http import (
 )
 
 __all__ = ["OpenAIChatMapper", "OpenAIProvider", "openai_usage"]
-
-
-def _loads(data: str | bytes) -> Any:
-    from lionrx._json import loads
-
-    return loads(data)
 
 
 def openai_usage(usage: dict[str, Any], source: str | None) -> Usage:
@@ -79,7 +74,7 @@ class OpenAIChatMapper:
         if getattr(item, "event", "message") not in ("message", "", None):
             # Named events are not part of Chat Completions; ignore them like the SDK.
             return []
-        return self.chunk(parse_json_item(data, self._provider, _loads))
+        return self.chunk(parse_json_item(data, self._provider, loads))
 
     def chunk(self, obj: Any) -> list[Event]:
         """Events for one parsed chunk object."""
@@ -157,7 +152,7 @@ class _BodyMapper:
 
     def feed(self, item: Any) -> list[Event]:
         self.done = True
-        return self.inner.body(parse_json_item(item, self.inner._provider, _loads))
+        return self.inner.body(parse_json_item(item, self.inner._provider, loads))
 
     def end(self) -> list[Event]:
         return []
@@ -221,7 +216,7 @@ class OpenAIProvider(HTTPProvider):
         self, messages: list[dict[str, Any]], params: dict[str, Any]
     ) -> tuple[str, dict[str, str], dict[str, Any]]:
         endpoint = (self.config.endpoint or "chat/completions").strip("/")
-        if endpoint in ("chat", "completions"):
+        if endpoint == "chat":
             endpoint = "chat/completions"
         if endpoint != "chat/completions":
             raise ConfigurationError(

@@ -10,7 +10,8 @@ import pytest
 from providers_helpers import load_sse_cases
 
 from lionrx._transport import post_stream
-from lionrx.errors import ProtocolError, StreamTimeout
+from lionrx.errors import ProtocolError, ProviderStreamError, StreamTimeout
+from lionrx.providers import RetryPolicy
 from lionrx.providers._http import SSEItems
 from lionrx.services import iModel
 from lionrx.testing import FakeProviderServer, Fault, Recording, Script
@@ -109,6 +110,7 @@ async def test_timeout_is_a_stream_timeout(fake_server: FakeProviderServer) -> N
         calling = await model.invoke(messages="hi")
     assert isinstance(calling.execution.error, StreamTimeout)
     assert isinstance(calling.execution.error, TimeoutError)  # the notebook catches this
+    assert calling.execution.error.which == "idle"
 
 
 async def test_non_streaming_bodies_map_to_the_same_response(
@@ -131,3 +133,31 @@ async def test_non_streaming_bodies_map_to_the_same_response(
         assert whole.usage is not None and streamed.usage is not None
         assert (whole.usage.input_tokens, whole.usage.output_tokens) == (5, 4)
         assert (streamed.usage.input_tokens, streamed.usage.output_tokens) == (5, 4)
+
+
+async def test_a_json_error_body_with_status_200(fake_server: FakeProviderServer) -> None:
+    body = b'{"error": {"message": "model is loading", "type": "unavailable"}}'
+    fake_server.queue(Recording(data=body, content_type="application/json"))
+    async with iModel(model="m", base_url=fake_server.openai_base_url) as model:
+        calling = await model.invoke(messages="hi")
+    error = calling.execution.error
+    assert isinstance(error, ProviderStreamError)
+    assert error.error_type == "unavailable" and "model is loading" in str(error)
+
+
+async def test_a_stall_after_the_headers_is_an_idle_timeout_not_retried(
+    fake_server: FakeProviderServer,
+) -> None:
+    fake_server.queue(
+        Script(text="slow", fault=Fault.stall(at_byte=0, seconds=2.0)), Script(text="fast")
+    )
+    async with iModel(
+        model="m",
+        base_url=fake_server.openai_base_url,
+        timeout=0.2,
+        retry=RetryPolicy(max_retries=1, initial_backoff=0.001),
+    ) as model:
+        calling = await model.invoke(messages="hi")
+    # A stall at byte 0 is after the headers: an idle timeout, never retried.
+    assert isinstance(calling.execution.error, StreamTimeout)
+    assert len(fake_server.requests) == 1
