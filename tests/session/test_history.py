@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import reactivex
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reactivex.testing import TestScheduler
 from reactivex.testing.reactivetest import ReactiveTest
 
@@ -222,3 +224,69 @@ def test_history_sink_validates() -> None:
         HistorySink(session, session.default_branch, persist_interval=-1)
     with pytest.raises(ValueError, match="no branch"):
         history(session, "missing")
+
+
+@given(
+    chunks=st.lists(st.text(min_size=1, max_size=8), max_size=12),
+    sources=st.lists(st.sampled_from(["a", "b"]), min_size=12, max_size=12),
+    ending=st.sampled_from(["completed", "failed", "error", "dispose"]),
+    ticks=st.lists(st.integers(min_value=0, max_value=3), min_size=12, max_size=12),
+    interval=st.sampled_from([0.0, 1.0, 2.5]),
+)
+@settings(max_examples=150, deadline=None)
+def test_nothing_received_is_lost_and_only_completed_is_complete(
+    chunks: list[str], sources: list[str], ending: str, ticks: list[int], interval: float
+) -> None:
+    from reactivex.subject import Subject
+
+    scheduler = TestScheduler()
+    session = Session()
+    subject: Subject[Any] = Subject()
+    handle = history(session, None, subject, persist_interval=interval, scheduler=scheduler)
+    sent: dict[str, list[str]] = {"a": [], "b": []}
+    builders = {s: ResponseBuilder(source=s) for s in sent}
+    for chunk, source, tick in zip(chunks, sources, ticks, strict=False):
+        event = TextDelta(text=chunk, source=source)
+        builders[source].add(event)
+        subject.on_next(event)
+        sent[source].append(chunk)
+        scheduler.advance_by(tick)  # let pending partial writes fire in between
+    if ending == "completed":
+        for s in sent:
+            subject.on_next(Completed(response=builders[s].finish(), source=s))
+        subject.on_completed()
+    elif ending == "failed":
+        for s in sent:
+            subject.on_next(
+                Failed(error=ProviderStreamError("x"), partial=builders[s].finish(), source=s)
+            )
+        subject.on_completed()
+    elif ending == "error":
+        subject.on_error(RuntimeError("bug"))
+    else:
+        handle.dispose()
+    scheduler.advance_by(10)
+    assert handle.done
+
+    recorded = [session.messages[i].content for i in session.default_branch.order]
+    assert all(isinstance(c, AssistantResponseContent) for c in recorded)
+    by_source = {c.source: c for c in recorded}  # type: ignore[union-attr]
+    assert len(by_source) == len(recorded)  # one message per label
+    unlabelled = by_source.pop(None, None)
+    if unlabelled is not None:
+        # A stream that ended before any event still leaves a trace of how it ended.
+        assert not chunks and ending in ("error", "dispose")
+        assert unlabelled.status == "incomplete" and unlabelled.assistant_response == ""
+    for source, texts in sent.items():
+        content = by_source.get(source)
+        if content is None:
+            # A label that sent nothing has no message unless it ended with its own outcome.
+            assert not texts and ending in ("error", "dispose")
+            continue
+        assert content.assistant_response == "".join(texts)
+        assert content.is_complete == (ending == "completed")
+        if ending != "completed":
+            assert content.status == "incomplete" and content.incomplete_reason in (
+                "error",
+                "cancelled",
+            )

@@ -312,3 +312,44 @@ async def test_tool_conversation_continued_with_anthropic(
             ],
         },
     ]
+
+
+async def test_history_of_merged_multi_model_stream(
+    server: FakeProviderServer, make_model: ModelFactory
+) -> None:
+    """Two models streaming at once over real sockets: one message per model label, each
+    ending its own way."""
+    import reactivex
+
+    from lionrx.sinks import history
+
+    session = Session()
+    fast = make_model("openai", name="fast")
+    claude = make_model("anthropic", name="claude")
+    down = make_model("openai", name="down", base_url="http://127.0.0.1:9/v1", max_retries=0)
+    server.queue(
+        Script(text="one two three", delay=0.002), Script(text="uno dos tres", delay=0.002)
+    )
+    question = [{"role": "user", "content": "count"}]
+    merged = reactivex.merge(
+        fast.stream(messages=question),
+        claude.stream(messages=question),
+        down.stream(messages=question),
+    )
+
+    handle = history(session, "default", merged)
+    with pytest.raises(APIConnectionError):
+        await handle
+
+    contents = [session.messages[i].content for i in session.default_branch.order]
+    by_source = {c.source: c for c in contents if isinstance(c, AssistantResponseContent)}
+    assert len(contents) == 3 and set(by_source) == {"fast", "claude", "down"}
+    assert {by_source["fast"].assistant_response, by_source["claude"].assistant_response} == {
+        "one two three",
+        "uno dos tres",
+    }
+    assert by_source["fast"].status == by_source["claude"].status == "complete"
+    assert by_source["down"].status == "incomplete"
+    assert by_source["down"].error is not None
+    assert by_source["down"].error["type"] == "APIConnectionError"
+    assert set(handle.outcomes) == {"fast", "claude", "down"}
