@@ -9,6 +9,7 @@ import os
 import signal
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 from lionrx import Session
@@ -59,9 +60,9 @@ def _persisted(db: Path) -> tuple[str | None, str]:
 
 async def test_sigkill_mid_stream_leaves_partial_marked_incomplete(tmp_path: Path) -> None:
     db = tmp_path / "chat.db"
-    story = " ".join(f"word{i}" for i in range(400))
+    story = " ".join(f"word{i}" for i in range(1000))
     async with FakeProviderServer() as server:
-        server.queue(Script(text=story, delay=0.01))  # ~4 s of streaming
+        server.queue(Script(text=story, delay=0.01))  # ~10 s of streaming; killed long before
         script = tmp_path / "child.py"
         script.write_text(CHILD)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -79,7 +80,8 @@ async def test_sigkill_mid_stream_leaves_partial_marked_incomplete(tmp_path: Pat
             # Wait until the child has persisted a partial answer several times over: the
             # first write happens at the first text, later ones every persist_interval.
             status, text = None, ""
-            for _ in range(600):
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
                 status, text = _persisted(db)
                 if len(text.split()) >= 30:
                     break
