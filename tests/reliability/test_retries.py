@@ -1,0 +1,141 @@
+"""Retries: only before the response starts, honouring retry-after (within the cap), never
+duplicating text; every HTTP error of errors.json, with and without retry-after."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import FIXTURES
+from reliability_helpers import Wire, make_model, run_to_end
+
+from lionrx._transport import RetryPolicy, retry_delay_from
+from lionrx.errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    OverloadedError,
+    RateLimitError,
+    ServerError,
+)
+from lionrx.events import Completed, Failed
+from lionrx.services import iModel
+from lionrx.testing import ErrorReply, FakeProviderServer, Fault, Script
+
+ERRORS = json.loads((FIXTURES / "errors.json").read_text())["http_errors"]
+TEXT = "A complete answer, sent once."
+
+EXPECTED_TYPE: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    404: NotFoundError,
+    429: RateLimitError,
+    500: ServerError,
+    502: ServerError,
+    529: OverloadedError,
+}
+
+
+def wire_of(case: dict[str, object]) -> Wire:
+    provider = str(case["provider"])
+    return provider if provider in ("openai", "anthropic", "ollama") else "openai"  # type: ignore[return-value]
+
+
+def fast(model: iModel, retries: int = 2) -> iModel:
+    # Short backoff so the suite stays fast; retry-after values are still honoured as sent.
+    model.backend.retry = RetryPolicy(  # type: ignore[attr-defined]
+        max_retries=retries, initial_backoff=0.01, max_backoff=0.02
+    )
+    return model
+
+
+def retryable(case: dict[str, object]) -> bool:
+    body = json.dumps(case.get("body"))
+    return int(case["status"]) in (429, 500, 502, 503, 529) and "insufficient_quota" not in body  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("retry_after", [None, "0.2"], ids=["no-retry-after", "retry-after"])
+@pytest.mark.parametrize("case", ERRORS, ids=[c["id"] for c in ERRORS])
+async def test_http_errors_retry_only_when_they_should(
+    fake_server: FakeProviderServer, case: dict[str, object], retry_after: str | None
+) -> None:
+    wire = wire_of(case)
+    fake_server.queue(
+        ErrorReply.from_conformance(case, retry_after=retry_after or ""), Script(text=TEXT)
+    )
+    async with fast(make_model(fake_server, wire)) as model:
+        outcome = (await run_to_end(model.stream("hi"))).check_one_outcome()
+    if retryable(case):
+        assert isinstance(outcome, Completed), outcome
+        assert outcome.response.text == TEXT  # retried once, text not duplicated
+        assert len(fake_server.requests) == 2
+        gap = fake_server.requests[1].received_at - fake_server.requests[0].received_at
+        headers = {k: v for k, v in dict(case["headers"]).items() if k != "retry-after"}  # type: ignore[call-overload]
+        hint = retry_delay_from(headers, json.dumps(case.get("body")))
+        if retry_after:
+            assert gap >= 0.2 - 0.01  # the server's retry-after was honoured
+        elif hint is not None:
+            assert gap >= hint - 0.01  # the provider's own hint ("try again in 8.764s")
+        else:
+            assert gap < 0.2  # our own (short) backoff
+    else:
+        assert isinstance(outcome, Failed), outcome
+        assert len(fake_server.requests) == 1
+        assert fake_server.pending == 1
+        err = outcome.error
+        assert isinstance(err, EXPECTED_TYPE[int(case["status"])])  # type: ignore[call-overload]
+        assert err.status == case["status"]
+        assert outcome.partial.text == ""
+
+
+@pytest.mark.parametrize("case", [c for c in ERRORS if retryable(c)], ids=lambda c: c["id"])
+async def test_retries_give_up_with_the_typed_error(
+    fake_server: FakeProviderServer, case: dict[str, object]
+) -> None:
+    wire = wire_of(case)
+    fake_server.default = ErrorReply.from_conformance(case, retry_after="")
+    async with fast(make_model(fake_server, wire), retries=2) as model:
+        outcome = (await run_to_end(model.stream("hi"))).check_one_outcome()
+    assert isinstance(outcome, Failed)
+    assert isinstance(outcome.error, EXPECTED_TYPE[int(case["status"])])  # type: ignore[call-overload]
+    assert len(fake_server.requests) == 3  # the first try and two retries
+
+
+async def test_retry_after_above_the_cap_is_not_waited_for(
+    fake_server: FakeProviderServer,
+) -> None:
+    case = next(c for c in ERRORS if c["id"] == "anthropic_429_rate_limit_error")
+    fake_server.queue(ErrorReply.from_conformance(case, retry_after="121"), Script(text=TEXT))
+    async with fast(make_model(fake_server, "anthropic")) as model:
+        outcome = (await run_to_end(model.stream("hi"), timeout=10)).check_one_outcome()
+    assert isinstance(outcome, Failed) and isinstance(outcome.error, RateLimitError)
+    assert len(fake_server.requests) == 1
+
+
+@pytest.mark.parametrize("wire", ["openai", "anthropic", "ollama"])
+@pytest.mark.parametrize("k", [0, 1, 300, 700])
+async def test_a_stream_that_started_is_never_retried(
+    fake_server: FakeProviderServer, wire: Wire, k: int
+) -> None:
+    fake_server.default = Script(text=TEXT, fault=Fault.drop(k))
+    async with fast(make_model(fake_server, wire), retries=3) as model:
+        outcome = (await run_to_end(model.stream("hi"))).check_one_outcome()
+    assert isinstance(outcome, Failed)
+    assert TEXT.startswith(outcome.partial.text)
+    assert len(fake_server.requests) == 1
+
+
+@pytest.mark.parametrize("wire", ["openai", "anthropic", "ollama"])
+async def test_connection_closed_before_headers_is_retried(
+    fake_server: FakeProviderServer, wire: Wire
+) -> None:
+    fake_server.queue(
+        Script(text="lost", fault=Fault.close_before_headers()),
+        Script(text=TEXT),
+    )
+    async with fast(make_model(fake_server, wire)) as model:
+        outcome = (await run_to_end(model.stream("hi"))).check_one_outcome()
+    assert isinstance(outcome, Completed), outcome
+    assert outcome.response.text == TEXT
+    assert len(fake_server.requests) == 2
