@@ -25,7 +25,15 @@ from lionrx._events import (
 from lionrx._json import loads
 from lionrx._transport import Decoder
 from lionrx.providers._base import register_provider
-from lionrx.providers._http import HTTPProvider, Mapper, SSEItems, cut_off, env_or, parse_json_item
+from lionrx.providers._http import (
+    BodyMapper,
+    HTTPProvider,
+    Mapper,
+    SSEItems,
+    cut_off,
+    env_or,
+    parse_json_item,
+)
 
 __all__ = ["AnthropicMapper", "AnthropicProvider", "DEFAULT_MAX_TOKENS"]
 
@@ -244,19 +252,6 @@ class AnthropicMapper:
         return []
 
 
-class _BodyMapper:
-    def __init__(self, inner: AnthropicMapper) -> None:
-        self.inner = inner
-        self.done = False
-
-    def feed(self, item: Any) -> list[Event]:
-        self.done = True
-        return self.inner.body(parse_json_item(item, self.inner._provider, loads))
-
-    def end(self) -> list[Event]:
-        return []
-
-
 _RANGES: dict[str, tuple[float, float]] = {"temperature": (0.0, 1.0), "top_p": (0.0, 1.0)}
 
 
@@ -353,7 +348,7 @@ class AnthropicProvider(HTTPProvider):
 
     def mapper(self, streaming: bool) -> Mapper:
         inner = AnthropicMapper(self.source, self.name)
-        return inner if streaming else _BodyMapper(inner)
+        return inner if streaming else BodyMapper(inner.body, self.name)
 
     def stream_decoder(self) -> Decoder:
         return SSEItems()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import os
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any, ClassVar, Protocol
 
 import aiohttp
@@ -17,10 +17,11 @@ from pydantic import SecretStr
 
 from lionrx._errors import ConfigurationError, ProtocolError, register_secret
 from lionrx._events import Event
+from lionrx._json import loads
 from lionrx._transport import Decoder, RetryPolicy, post_stream
 from lionrx.providers._base import Provider, ProviderConfig
 
-__all__ = ["COMMENT", "HTTPProvider", "Mapper", "SSEItems", "WholeBody", "env_or"]
+__all__ = ["BodyMapper", "COMMENT", "HTTPProvider", "Mapper", "SSEItems", "WholeBody", "env_or"]
 
 
 class Mapper(Protocol):
@@ -200,6 +201,24 @@ class HTTPProvider(Provider, abc.ABC):
                 yield event
         finally:
             await items.aclose()
+
+
+class BodyMapper:
+    """A `Mapper` for a whole non-streaming JSON body: parses it and maps it in one go."""
+
+    __slots__ = ("_map", "_provider", "done")
+
+    def __init__(self, map_body: Callable[[Any], list[Event]], provider: str) -> None:
+        self._map = map_body
+        self._provider = provider
+        self.done = False
+
+    def feed(self, item: Any) -> list[Event]:
+        self.done = True
+        return self._map(parse_json_item(item, self._provider, loads))
+
+    def end(self) -> list[Event]:
+        return []
 
 
 def parse_json_item(data: str | bytes, provider: str, loads: Any) -> Any:

@@ -23,7 +23,15 @@ from lionrx._events import (
 from lionrx._json import loads
 from lionrx._transport import Decoder
 from lionrx.providers._base import register_provider
-from lionrx.providers._http import HTTPProvider, Mapper, cut_off, env_or, items_of, parse_json_item
+from lionrx.providers._http import (
+    BodyMapper,
+    HTTPProvider,
+    Mapper,
+    cut_off,
+    env_or,
+    items_of,
+    parse_json_item,
+)
 
 __all__ = ["OllamaMapper", "OllamaProvider"]
 
@@ -97,25 +105,15 @@ class OllamaMapper:
             out.append(Finish.model_construct(source=source, reason=obj.get("done_reason")))
         return out
 
+    def body(self, obj: Any) -> list[Event]:
+        """Events for a whole non-streaming answer (one object, implicitly done)."""
+        if isinstance(obj, dict):
+            obj.setdefault("done", True)
+        return self.line(obj)
+
     def end(self) -> list[Event]:
         if not self.done:
             raise cut_off(self._provider, '"done": true')
-        return []
-
-
-class _BodyMapper:
-    def __init__(self, inner: OllamaMapper) -> None:
-        self.inner = inner
-        self.done = False
-
-    def feed(self, item: Any) -> list[Event]:
-        self.done = True
-        obj = parse_json_item(item, self.inner._provider, loads)
-        if isinstance(obj, dict):
-            obj.setdefault("done", True)
-        return self.inner.line(obj)
-
-    def end(self) -> list[Event]:
         return []
 
 
@@ -173,7 +171,7 @@ class OllamaProvider(HTTPProvider):
 
     def mapper(self, streaming: bool) -> Mapper:
         inner = OllamaMapper(self.source, self.name)
-        return inner if streaming else _BodyMapper(inner)
+        return inner if streaming else BodyMapper(inner.body, self.name)
 
     def stream_decoder(self) -> Decoder:
         from lionrx._ndjson import NDJSONDecoder

@@ -26,6 +26,7 @@ from lionrx._json import loads
 from lionrx._transport import Decoder
 from lionrx.providers._base import register_provider
 from lionrx.providers._http import (
+    BodyMapper,
     HTTPProvider,
     Mapper,
     SSEItems,
@@ -34,6 +35,7 @@ from lionrx.providers._http import (
     items_of,
     parse_json_item,
 )
+from lionrx.providers._openai_responses import ResponsesMapper, responses_body
 
 __all__ = ["OpenAIChatMapper", "OpenAIProvider", "openai_usage"]
 
@@ -143,21 +145,6 @@ class OpenAIChatMapper:
         return []
 
 
-class _BodyMapper:
-    """Adapts `OpenAIChatMapper` to a whole JSON body."""
-
-    def __init__(self, inner: OpenAIChatMapper) -> None:
-        self.inner = inner
-        self.done = False
-
-    def feed(self, item: Any) -> list[Event]:
-        self.done = True
-        return self.inner.body(parse_json_item(item, self.inner._provider, loads))
-
-    def end(self) -> list[Event]:
-        return []
-
-
 def _stream_error(error: Any, provider: str) -> ProviderStreamError:
     if isinstance(error, dict):
         message = str(error.get("message") or error)
@@ -181,7 +168,8 @@ class OpenAIProvider(HTTPProvider):
     """OpenAI Chat Completions over SSE; works with any compatible server via ``base_url``.
 
     ``base_url`` ends in ``/v1`` (as in the official client); lionrx appends
-    ``/chat/completions``. Usage reporting (``stream_options.include_usage``) is on by default.
+    ``/chat/completions`` (or ``/responses`` with ``endpoint="responses"``). Usage reporting
+    (``stream_options.include_usage``) is on by default.
     """
 
     name = "openai"
@@ -215,22 +203,19 @@ class OpenAIProvider(HTTPProvider):
     def build_request(
         self, messages: list[dict[str, Any]], params: dict[str, Any]
     ) -> tuple[str, dict[str, str], dict[str, Any]]:
-        endpoint = (self.config.endpoint or "chat/completions").strip("/")
-        if endpoint == "chat":
-            endpoint = "chat/completions"
-        if endpoint != "chat/completions":
-            raise ConfigurationError(
-                f"endpoint {endpoint!r} is not supported by {self.name} (use 'chat/completions')",
-                provider=self.name,
-            )
+        endpoint = self._endpoint()
         key = self.require_key()
         model = params.pop("model", None) or self.config.model
         if not model:
             raise ConfigurationError("no model given for openai", provider=self.name)
-        body: dict[str, Any] = {"model": model, "messages": messages}
-        body.update(params)
+        body: dict[str, Any] = {"model": model}
+        if endpoint == "responses":
+            body.update(responses_body(messages, params))
+        else:
+            body["messages"] = messages
+            body.update(params)
         streaming = body.setdefault("stream", True)
-        if streaming and self.config.options.get("include_usage", True):
+        if endpoint != "responses" and streaming and self.config.options.get("include_usage", True):
             options = dict(body.get("stream_options") or {})
             options.setdefault("include_usage", True)
             body["stream_options"] = options
@@ -239,9 +224,24 @@ class OpenAIProvider(HTTPProvider):
             headers["Authorization"] = f"Bearer {key}"
         return f"{self.config.base_url}/{endpoint}", headers, body
 
+    def _endpoint(self) -> str:
+        endpoint = (self.config.endpoint or "chat/completions").strip("/")
+        if endpoint == "chat":
+            endpoint = "chat/completions"
+        if endpoint not in ("chat/completions", "responses"):
+            raise ConfigurationError(
+                f"endpoint {endpoint!r} is not supported by {self.name} "
+                "(use 'chat/completions' or 'responses')",
+                provider=self.name,
+            )
+        return endpoint
+
     def mapper(self, streaming: bool) -> Mapper:
+        if self._endpoint() == "responses":
+            responses = ResponsesMapper(self.source, self.name)
+            return responses if streaming else BodyMapper(responses.body, self.name)
         inner = OpenAIChatMapper(self.source, self.name)
-        return inner if streaming else _BodyMapper(inner)
+        return inner if streaming else BodyMapper(inner.body, self.name)
 
     def stream_decoder(self) -> Decoder:
         return SSEItems()

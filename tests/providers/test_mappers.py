@@ -17,6 +17,7 @@ from lionrx.providers._anthropic import AnthropicMapper
 from lionrx.providers._http import SSEItems
 from lionrx.providers._ollama import OllamaMapper
 from lionrx.providers._openai import OpenAIChatMapper
+from lionrx.providers._openai_responses import ResponsesMapper
 from lionrx.testing._strategies import chunkings
 
 BODIES = sorted(
@@ -27,8 +28,11 @@ BODIES = sorted(
 def _map(name: str, pieces: list[bytes]) -> tuple[list[Event], BaseException | None]:
     """Decode and map ``pieces`` like the transport does; stop at the provider's end."""
     mapper: Any
-    if name.startswith("openai"):
+    if name.startswith("openai_responses"):
         decoder: Any = SSEItems()
+        mapper = ResponsesMapper("t")
+    elif name.startswith("openai"):
+        decoder = SSEItems()
         mapper = OpenAIChatMapper("t")
     elif name.startswith("anthropic"):
         decoder = SSEItems()
@@ -165,3 +169,18 @@ def test_ollama_bare_error_line() -> None:
     assert isinstance(error, ProviderStreamError)
     assert "an error was encountered" in str(error)
     assert "".join(e.text for e in events if e.kind == "text") == " Yes.Ican"  # type: ignore[union-attr]
+
+
+def test_responses_function_calls_and_usage() -> None:
+    response, error = _response("openai_responses_tools.sse")
+    assert error is None
+    assert [t.name for t in response.tool_calls] == ["search", "weather"]
+    assert response.tool_calls[1].parsed_arguments == {"city": "Detroit"}
+    assert response.stop_reason == "completed"
+
+
+def test_responses_error_event() -> None:
+    _, error = _map(
+        "openai_responses_error.sse", [(STREAMS / "openai_responses_error.sse").read_bytes()]
+    )
+    assert isinstance(error, ProviderStreamError) and error.error_type == "rate_limit_exceeded"

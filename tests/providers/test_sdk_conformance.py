@@ -232,3 +232,58 @@ async def test_ollama_recordings(fake_server: FakeProviderServer, name: str, see
     assert response.stop_reason == expected["stop"]
     assert response.usage is not None
     assert (response.usage.input_tokens, response.usage.output_tokens) == expected["usage"]
+
+
+RESPONSES = sorted(p.name for p in STREAMS.glob("openai_responses*.sse"))
+
+
+async def _responses_reference(
+    server: FakeProviderServer, name: str, seed: int
+) -> tuple[dict[str, Any], BaseException | None]:
+    server.queue(Recording(STREAMS / name, **_chunking(seed)))
+    client = openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="sk-test", max_retries=0)
+    try:
+        async with client.responses.stream(model="m", input="hi") as stream:
+            final = await stream.get_final_response()
+    except openai.APIError as exc:
+        return {}, exc
+    finally:
+        await client.close()
+    tools = [(o.name, json.loads(o.arguments)) for o in final.output if o.type == "function_call"]
+    usage = final.usage
+    return {
+        "text": final.output_text,
+        "tools": tools,
+        "usage": None if usage is None else (usage.input_tokens, usage.output_tokens),
+        "status": final.status,
+        "model": final.model,
+    }, None
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", RESPONSES)
+async def test_responses_api_recordings_match_the_openai_sdk(
+    fake_server: FakeProviderServer, name: str, seed: int
+) -> None:
+    expected, sdk_error = await _responses_reference(fake_server, name, seed)
+    fake_server.queue(Recording(STREAMS / name, **_chunking(seed)))
+    async with iModel(
+        provider="openai", endpoint="responses", model="m", base_url=fake_server.openai_base_url
+    ) as model:
+        calling = await model.invoke(messages=MESSAGES)
+    assert fake_server.last_request.path == "/v1/responses"
+    assert fake_server.last_request.json["input"] == MESSAGES
+    if sdk_error is not None:
+        error = calling.execution.error
+        assert isinstance(error, ProviderStreamError)
+        assert error.error_type == "rate_limit_exceeded"
+        assert str(sdk_error) in str(error)
+        return
+    response = calling.raise_for_status().execution.response
+    assert response is not None
+    assert response.text == expected["text"]
+    assert [(t.name, t.parsed_arguments) for t in response.tool_calls] == expected["tools"]
+    assert response.usage is not None
+    assert (response.usage.input_tokens, response.usage.output_tokens) == expected["usage"]
+    assert response.stop_reason == expected["status"]
+    assert response.model == expected["model"]
