@@ -325,13 +325,15 @@ async def post_stream(
     timeout: float | None = None,
     retry: RetryPolicy | None = None,
     sleep: Callable[[float], Any] = asyncio.sleep,
+    on_headers: Callable[[Mapping[str, str]], Any] | None = None,
 ) -> AsyncGenerator[Any, None]:
     """POST ``body`` as JSON and yield what the decoder makes of the response body.
 
     ``decoder_factory(media_type)`` builds the decoder once the response's type is known (so a
     JSON answer to a non-streaming request can get a whole-body decoder); ``accept`` lists the
     media types allowed. Retries (per ``retry``) happen only before the body is read. Closing the
-    generator closes the connection.
+    generator closes the connection. ``on_headers`` is called with the successful response's
+    headers before the body is read.
     """
     policy = retry or RetryPolicy()
     # Like the official SDKs, the timeout bounds connecting and each wait for data, not the
@@ -388,6 +390,8 @@ async def post_stream(
 
     finished = False
     try:
+        if on_headers is not None:
+            on_headers(response.headers)
         content_type = response.headers.get("Content-Type")
         if _media_type(content_type) == "application/json" and "application/json" not in accept:
             # Some servers answer a streaming request with a JSON error body and status 200.

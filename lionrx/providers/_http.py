@@ -8,17 +8,18 @@ I/O-free object (``feed(item) -> events``, ``done``, ``end()``) so it can be tes
 from __future__ import annotations
 
 import abc
+import asyncio
 import os
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from typing import Any, ClassVar, Protocol
 
 import aiohttp
 from pydantic import SecretStr
 
-from lionrx._errors import ConfigurationError, ProtocolError, register_secret
+from lionrx._errors import ConfigurationError, LionrxError, ProtocolError, register_secret
 from lionrx._events import Event
 from lionrx._json import loads
-from lionrx._transport import Decoder, RetryPolicy, post_stream
+from lionrx._transport import Decoder, RetryPolicy, post_stream, request_id_from
 from lionrx.providers._base import Provider, ProviderConfig
 
 __all__ = ["BodyMapper", "COMMENT", "HTTPProvider", "Mapper", "SSEItems", "WholeBody", "env_or"]
@@ -138,6 +139,11 @@ class HTTPProvider(Provider, abc.ABC):
     def session(self) -> aiohttp.ClientSession:
         """The session for requests on the running loop, created on first use."""
         session = self._session
+        if session is not None and self._owns_session and not session.closed:
+            if session._loop is not asyncio.get_running_loop():
+                # Made on a loop that is gone (a previous asyncio.run, another test): it cannot
+                # be used here; mark it closed without touching the dead loop.
+                session.detach()
         if session is None or (self._owns_session and session.closed):
             session = aiohttp.ClientSession()
             self._session = session
@@ -175,6 +181,7 @@ class HTTPProvider(Provider, abc.ABC):
         url, headers, body = self.build_request(messages, params)
         streaming = bool(body.get("stream", True))
         mapper = self.mapper(streaming)
+        seen: list[Mapping[str, str]] = []
 
         def decoder_for(media_type: str) -> Decoder:
             return self.stream_decoder() if streaming else WholeBody()
@@ -189,6 +196,7 @@ class HTTPProvider(Provider, abc.ABC):
             provider=self.name,
             timeout=self.config.timeout,
             retry=self.retry,
+            on_headers=seen.append,
         )
         try:
             async for item in items:
@@ -199,6 +207,13 @@ class HTTPProvider(Provider, abc.ABC):
                     return
             for event in mapper.end():
                 yield event
+        except LionrxError as exc:
+            if exc.request_id is None and seen:
+                # Mid-stream errors rarely repeat the id; the response headers have it.
+                exc.request_id = request_id_from(seen[-1])
+            if exc.provider is None:
+                exc.provider = self.name
+            raise
         finally:
             await items.aclose()
 

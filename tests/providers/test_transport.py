@@ -161,3 +161,32 @@ async def test_a_stall_after_the_headers_is_an_idle_timeout_not_retried(
     # A stall at byte 0 is after the headers: an idle timeout, never retried.
     assert isinstance(calling.execution.error, StreamTimeout)
     assert len(fake_server.requests) == 1
+
+
+def test_a_model_survives_a_new_event_loop() -> None:
+    """One model used under two ``asyncio.run`` calls (two loops), closed at the end of each."""
+    import asyncio
+
+    async def one(model: iModel) -> str:
+        try:
+            return "".join([c async for c in model.invoke_stream(messages="hi")])
+        finally:
+            await model.aclose()
+
+    with FakeProviderServer(Script(text="same answer")).in_thread() as server:
+        model = iModel(model="m", base_url=server.openai_base_url)
+        assert asyncio.run(one(model)) == asyncio.run(one(model)) == "same answer"
+
+
+async def test_mid_stream_errors_carry_the_response_request_id(
+    fake_server: FakeProviderServer,
+) -> None:
+    raw = b'data: {"error": {"message": "oops", "type": "server_error"}}\n\n'
+    fake_server.queue(
+        Recording(data=raw, content_type="text/event-stream", headers={"x-request-id": "req_42"})
+    )
+    async with iModel(model="m", base_url=fake_server.openai_base_url) as model:
+        calling = await model.invoke(messages="hi")
+    error = calling.execution.error
+    assert isinstance(error, ProviderStreamError)
+    assert error.request_id == "req_42" and error.provider == "openai"
