@@ -362,6 +362,13 @@ class ConsoleSink(Sink):
             text = f"{_DIM}{event.text}{_UNDIM}" if self.live else event.text
             self._show(lane, text)
 
+    def on_text(self, text: str) -> None:
+        lane = self._lanes.get(None) or self._lane(None)
+        if self.progress == "dots":
+            lane.held.append(text)
+        else:
+            self._text(lane, text)
+
     def _text(self, lane: _Lane, text: str) -> None:
         if lane.sentences is not None:
             for sentence in lane.sentences.feed(text):

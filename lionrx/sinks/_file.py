@@ -107,6 +107,12 @@ class FileSink(Sink):
             return
         self._write(self._event_line(event, False))
 
+    def on_text(self, text: str) -> None:
+        if self.format == "text":
+            self._write(text)
+        else:
+            super().on_text(text)
+
     def on_outcome(self, outcome: Outcome) -> None:
         if self.format != "text":
             self._write(self._event_line(outcome, True))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
@@ -47,6 +48,14 @@ class Sink:
 
     def on_event(self, event: Event) -> None:
         """A non-terminal event arrived."""
+
+    def on_text(self, text: str) -> None:
+        """A ``str`` chunk of a text stream arrived (never empty).
+
+        The default hands it to `on_event` as a `TextDelta`; sinks that only need the text
+        override it to skip building an event per chunk (the hot path).
+        """
+        self.on_event(TextDelta.model_construct(text=text, source=None, choice=0))
 
     def on_outcome(self, outcome: Outcome) -> Awaitable[None] | None:
         """One source's stream ended (a merged stream has one outcome per label)."""
@@ -89,6 +98,9 @@ class SinkHandle:
         self.outcomes: dict[str | None, Outcome] = {}
         self.outcome: Outcome | None = None
         self._builders: dict[str | None, ResponseBuilder] = {}
+        # Text-stream chunks are folded into the builder once, at the end: no event per chunk.
+        self._text_parts: list[str] = []
+        self._first_text_at: float | None = None
         self._closed = False
         self._settled = False
         self._chain: asyncio.Future[None] | None = None
@@ -185,10 +197,17 @@ class SinkHandle:
     def _on_next(self, item: Any) -> None:
         if self._closed:
             return
-        if isinstance(item, str):
-            if not item:
-                return
-            item = TextDelta.model_construct(text=item, source=None, choice=0)
+        if type(item) is str:
+            if item:
+                parts = self._text_parts
+                if not parts:
+                    self._first_text_at = time.perf_counter()
+                parts.append(item)
+                try:
+                    self.sink.on_text(item)
+                except Exception as exc:  # noqa: BLE001 - the sink's own failure ends the stream
+                    self._sink_failed(exc)
+            return
         try:
             kind = item.kind
             if kind == "completed" or kind == "failed":
@@ -219,10 +238,22 @@ class SinkHandle:
 
     # -- internals -----------------------------------------------------------------------
 
+    def _fold_text(self) -> None:
+        """Fold the ``str`` chunks of a text stream into the unlabelled source's builder."""
+        parts = self._text_parts
+        if not parts:
+            return
+        self._text_parts = []
+        builder = self._builder(None)
+        builder.add(TextDelta.model_construct(text="".join(parts), source=None, choice=0))
+        builder.chunks += len(parts) - 1
+        builder.first_text_at = self._first_text_at
+
     def _end_pending(self, make: Callable[[str | None, ResponseBuilder], Outcome]) -> None:
         """Give every source still without an outcome one, then close."""
         if self._closed:
             return
+        self._fold_text()
         pending = [s for s in self._builders if s not in self.outcomes]
         if not self.outcomes and not pending:
             pending = [None]
@@ -250,6 +281,7 @@ class SinkHandle:
             return
         self._subscription.dispose()
         self._sink_error = exc
+        self._fold_text()
         pending = [s for s in self._builders if s not in self.outcomes] or [None]
         for source in pending:
             builder = self._builder(source)

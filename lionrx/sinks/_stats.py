@@ -48,26 +48,29 @@ def _get(progress: Any, *names: str) -> Any:
 
 
 def format_progress(progress: Any, label: str | None = None, width: int = 80) -> str:
-    """One progress line from a `lionrx.operators.Progress`: chunks, words, tokens, rate,
-    elapsed time. Fits ``width`` cells."""
+    """One progress line from a `lionrx.operators.Progress`: elapsed time, chunks, words,
+    approximate tokens and the rate. Cut to ``width`` terminal cells."""
+    from lionrx.sinks._terminal import fit
+
     chunks = _get(progress, "chunks") or 0
     words = _get(progress, "words")
-    tokens = _get(progress, "tokens", "approx_tokens")
+    tokens = _get(progress, "tokens")
     elapsed = _get(progress, "elapsed") or 0.0
-    rate = _get(progress, "chunks_per_second")
-    first = _get(progress, "time_to_first", "time_to_first_chunk", "time_to_first_text")
-    parts = [f"{chunks} chunks"]
+    first = _get(progress, "time_to_first_chunk")
+    parts = [f"{elapsed:.1f}s", f"{chunks} chunks"]
     if words is not None:
         parts.append(f"{words} words")
+    rate = None
     if tokens is not None:
         parts.append(f"~{tokens} tokens")
+        generating = elapsed - (first or 0.0)
+        if generating > 0:
+            rate = f"~{tokens / generating:.1f} tokens/s"
+    if rate is None:
+        per_second = _get(progress, "chunks_per_second")
+        if per_second:
+            rate = f"{per_second:.1f} chunks/s"
     if rate is not None:
-        parts.append(f"{rate:.1f} chunks/s")
-    if tokens is not None and elapsed:
-        gen = elapsed - (first or 0.0)
-        if gen > 0:
-            parts.append(f"~{tokens / gen:.1f} tokens/s")
-    parts.append(f"{elapsed:.1f}s")
+        parts.append(rate)
     prefix = f"[{label}] " if label else ""
-    line = f"{prefix}⏳ " + " · ".join(parts)
-    return line[: max(width, 1)]
+    return fit(f"{prefix}⏳ " + " · ".join(parts), width)

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import TextIO
 
-__all__ = ["LiveRegion", "cell_width", "terminal_size", "wrap_rows"]
+__all__ = ["LiveRegion", "cell_width", "fit", "terminal_size", "wrap_rows"]
 
 # Synchronised output (DEC mode 2026): terminals that know it paint the whole update at once;
 # others ignore it.
@@ -58,6 +58,13 @@ def _split_cells(line: str, width: int) -> list[str]:
     return rows
 
 
+def fit(line: str, width: int) -> str:
+    """``line`` cut to at most ``width`` terminal cells."""
+    if cell_width(line) <= width:
+        return line
+    return _split_cells(line, max(width, 1))[0]
+
+
 def wrap_rows(text: str, width: int, max_rows: int) -> list[str]:
     """The last ``max_rows`` terminal rows of ``text`` hard-wrapped at ``width`` cells.
 
@@ -67,10 +74,14 @@ def wrap_rows(text: str, width: int, max_rows: int) -> list[str]:
     if max_rows <= 0:
         return []
     width = max(width, 1)
-    tail = text[-(max_rows * width * 2 + 1) :]
+    window = max_rows * width * 2
+    if len(text) > window:
+        # Start the window at a multiple of ``width`` so that rows stay put as text grows.
+        cut = -(-(len(text) - window) // width) * width
+        tail = text[cut:]
+    else:
+        tail = text
     lines = tail.split("\n")
-    if len(tail) < len(text):
-        lines = lines[1:] or [""]  # the first line may be cut: drop it unless it is all we have
     rows: list[str] = []
     for line in reversed(lines):
         rows[:0] = _split_cells(line, width)
@@ -148,6 +159,15 @@ class LiveRegion:
     def update(self, commit: str = "", rows: list[str] | None = None) -> None:
         """Append ``commit`` for good and redraw the live ``rows`` (None: keep them)."""
         if rows is None and not commit:
+            return
+        if not self._rows and not rows:
+            # Nothing live on screen and nothing to draw: plain text, no escape codes.
+            if commit:
+                self._track(commit)
+                self._last_rows = []
+                self.updates += 1
+                self.bytes_written += len(commit)
+                self._write(commit)
             return
         height = self._size()[1]
         parts = []

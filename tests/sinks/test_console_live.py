@@ -1,0 +1,248 @@
+"""The console sink in a terminal: live markdown through a real pseudo-terminal, checked on a
+terminal emulator (pyte); committed blocks written once; per-update cost flat in answer length."""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+import textwrap
+from typing import Any
+
+import pexpect
+import pyte
+import pytest
+import reactivex
+from reactivex.subject import Subject
+from reactivex.testing import TestScheduler
+
+from lionrx.events import Completed, Event, Response, TextDelta
+from lionrx.sinks import SinkHandle
+from lionrx.sinks._console import ConsoleSink
+from lionrx.sinks._terminal import LiveRegion, wrap_rows
+from lionrx.testing import FakeProviderServer, Script
+
+ANSWER = (
+    "# Streams\n\n"
+    "Streams arrive in pieces, and a good terminal shows each piece as soon as it comes, "
+    "without redrawing what is already final.\n\n"
+    "```python\nfor chunk in stream:\n    print(chunk)\n```\n\n"
+    "- first point\n- second point\n\n"
+    "That is all.\n"
+)
+
+CHILD = textwrap.dedent(
+    """
+    import asyncio, sys
+    from lionrx.services import iModel
+    from lionrx.sinks import console
+
+    async def main():
+        async with iModel(provider="openai", model="m", base_url=sys.argv[1]) as model:
+            await console(
+                model.stream("hi"), mode="markdown", stats=True, rich=sys.argv[2] == "rich"
+            )
+
+    asyncio.run(main())
+    """
+)
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _screen(raw: str, columns: int, lines: int) -> list[str]:
+    screen = pyte.Screen(columns, lines)
+    stream = pyte.Stream(screen)
+    stream.feed(raw.replace("\n", "\r\n"))  # what the tty's onlcr does
+    return [line.rstrip() for line in screen.display]
+
+
+def _nonblank(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.strip()]
+
+
+async def _run_in_pty(server: FakeProviderServer, style: str) -> bytes:
+    child = pexpect.spawn(
+        sys.executable, ["-c", CHILD, server.openai_base_url, style], dimensions=(60, 72)
+    )
+    try:
+        await child.expect(pexpect.EOF, timeout=60, async_=True)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
+    assert isinstance(child.before, bytes)
+    return child.before
+
+
+@pytest.mark.parametrize("style", ["plain", "rich"])
+async def test_live_markdown_in_a_pseudo_terminal(server: FakeProviderServer, style: str) -> None:
+    server.queue(Script(text=ANSWER, chunk_size=6, delay=0.003))
+    raw = await _run_in_pty(server, style)
+    assert b"\x1b[J" in raw  # it did redraw the pending tail in place
+    screen = pyte.Screen(72, 60)
+    pyte.ByteStream(screen).feed(raw)
+    shown = _nonblank([line.rstrip() for line in screen.display])
+    assert re.match(r"📊 Stats: \d+ chunks \| first chunk", shown[-1])
+    if style == "plain":
+        # The markdown source, exactly, wrapped by the terminal.
+        expected = []
+        for line in ANSWER.splitlines():
+            expected += [line[i : i + 72] for i in range(0, len(line), 72)]
+        assert [line.rstrip() for line in shown[:-1]] == [e.rstrip() for e in expected]
+    else:
+        body = "\n".join(shown)
+        assert "Streams" in body and "# Streams" not in body
+        assert "```" not in body and "for chunk in stream:" in body
+        assert "• first point" in body and "• second point" in body
+        assert "That is all." in body
+
+
+class Recorder(LiveRegion):
+    """A live region that remembers what was committed and how far the cursor went up."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.commits: list[str] = []
+        self.sizes: list[int] = []
+
+    def update(self, commit: str = "", rows: list[str] | None = None) -> None:
+        before = self.bytes_written
+        super().update(commit, rows)
+        self.commits.append(commit)
+        self.sizes.append(self.bytes_written - before)
+
+
+def _live_sink(out: FakeTTY, size: tuple[int, int], **options: Any) -> tuple[ConsoleSink, Recorder]:
+    sink = ConsoleSink(out, live=True, size=lambda: size, refresh=0, rich=False, **options)
+    region = Recorder(sink._raw_write, lambda: size)
+    sink.region = region
+    return sink, region
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+async def test_committed_blocks_are_written_once_and_in_order() -> None:
+    out = FakeTTY()
+    sink, region = _live_sink(out, (60, 20), mode="markdown")
+    await SinkHandle(reactivex.from_iterable(_chunks(ANSWER, 3)), sink)
+    commits = [c for c in region.commits if c]
+    assert "".join(commits) == ANSWER
+    blocks = ["# Streams\n\n", "```python\n", "- first point\n", "That is all.\n"]
+    for block in blocks:
+        assert sum(block in c for c in commits) == 1
+    screen = _screen(out.getvalue(), 60, 20)
+    assert _nonblank(screen)[-1] == "That is all."
+
+
+def _long_answer(paragraphs: int) -> str:
+    return "".join(
+        f"Paragraph {i} says something about streams, one word after another.\n\n"
+        + ("```\ncode line\ncode line\n```\n\n" if i % 7 == 0 else "")
+        for i in range(paragraphs)
+    )
+
+
+async def test_update_cost_does_not_grow_with_the_answer() -> None:
+    out = FakeTTY()
+    sink, region = _live_sink(out, (80, 24), mode="markdown")
+    answer = _long_answer(400)
+    await SinkHandle(reactivex.from_iterable(_chunks(answer, 4)), sink)
+    sizes = region.sizes
+    n = len(sizes) // 10
+    early, late = sum(sizes[:n]) / n, sum(sizes[-n:]) / n
+    assert late <= early * 1.5, (early, late)
+    assert max(sizes) < 400  # one paragraph plus the pending rows, never the whole answer
+    ups = [int(m) for m in re.findall(r"\x1b\[(\d+)A", out.getvalue())]
+    assert max(ups) <= 22  # only ever inside the live region, never into committed text
+
+
+async def test_pending_tail_taller_than_the_screen_is_clipped() -> None:
+    code = "```\n" + "".join(f"line {i}\n" for i in range(40))
+    out = FakeTTY()
+    sink, region = _live_sink(out, (40, 10), mode="markdown")
+    subject: Subject[str] = Subject()
+    handle = SinkHandle(subject, sink)
+    for piece in _chunks(code, 5):
+        subject.on_next(piece)
+    ups = [int(m) for m in re.findall(r"\x1b\[(\d+)A", out.getvalue())]
+    assert max(ups) <= 7
+    assert _nonblank(_screen(out.getvalue(), 40, 10))[-1] == "line 39"
+    subject.on_next("```\n")
+    subject.on_completed()
+    await handle
+    assert _nonblank(_screen(out.getvalue(), 40, 10))[-1] == "```"
+
+
+async def test_progress_line_lives_under_the_text_and_goes_away() -> None:
+    out = FakeTTY()
+    sink, _ = _live_sink(out, (80, 12), mode="raw", progress="line")
+    subject: Subject[str] = Subject()
+    from lionrx.operators._progress_tap import progress_tap
+
+    handle = SinkHandle(subject.pipe(progress_tap(sink.on_progress, every=1)), sink)
+    for word in ["alpha ", "beta ", "gamma "]:
+        subject.on_next(word)
+    during = _nonblank(_screen(out.getvalue(), 80, 12))
+    assert during[0] == "alpha beta gamma"
+    assert re.match(
+        r"⏳ \d+\.\ds · 3 chunks · 3 words · ~5 tokens · ~[\d.]+ tokens/s$", during[1]
+    ), during
+    subject.on_completed()
+    await handle
+    assert _nonblank(_screen(out.getvalue(), 80, 12)) == ["alpha beta gamma"]
+
+
+async def test_columns_side_by_side() -> None:
+    out = FakeTTY()
+    sink, _ = _live_sink(out, (61, 20), mode="raw", labels="columns")
+    events: list[Event] = []
+    for i in range(8):
+        events.append(TextDelta(text=f"g{i} ", source="gpt"))
+        events.append(TextDelta(text=f"c{i} ", source="claude"))
+    events.append(Completed(response=Response(texts={0: "g"}), source="gpt"))
+    events.append(Completed(response=Response(texts={0: "c"}), source="claude"))
+    await SinkHandle(reactivex.from_iterable(events), sink)
+    screen = _nonblank(_screen(out.getvalue(), 61, 20))
+    header = next(line for line in screen if "[claude]" in line)
+    assert header.index("[claude]") > 20 and "│" in header
+    joined = "\n".join(screen)
+    assert "c7" in joined and "g7" in joined
+
+
+async def test_refresh_is_throttled_in_virtual_time() -> None:
+    scheduler = TestScheduler()
+    out = FakeTTY()
+    sink = ConsoleSink(
+        out,
+        live=True,
+        size=lambda: (40, 10),
+        mode="markdown",
+        rich=False,
+        refresh=0.1,
+        scheduler=scheduler,
+    )
+    region = Recorder(sink._raw_write, lambda: (40, 10))
+    sink.region = region
+    subject: Subject[str] = Subject()
+    handle = SinkHandle(subject, sink, scheduler=scheduler)
+    for piece in ["a", "b", "c", "d"]:
+        subject.on_next(piece)  # all at virtual time 0: one draw, then a pending redraw
+    assert len(region.sizes) == 1
+    scheduler.advance_to(0.1)
+    assert len(region.sizes) == 2
+    assert _nonblank(_screen(out.getvalue(), 40, 10)) == ["abcd"]
+    subject.on_completed()
+    await handle
+
+
+def test_wrap_rows_only_looks_at_the_end() -> None:
+    text = "x" * 1_000_000 + "\nlast line here"
+    assert wrap_rows(text, 5, 2) == ["line ", "here"]
+    assert wrap_rows("y" * 1_000_003, 5, 2) == ["yyyyy", "yyy"]
+    assert wrap_rows("y" * 1_000_004, 5, 2) == ["yyyyy", "yyyy"]
+    assert wrap_rows("漢字漢字漢字", 4, 5) == ["漢字", "漢字", "漢字"]
