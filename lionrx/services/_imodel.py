@@ -175,11 +175,11 @@ class iModel:  # noqa: N801 - lionpride's name, kept so that migrating is a sear
     async def invoke(self, messages: Messages | None = None, **overrides: Any) -> Calling:
         """Run one call to its end and return its `Calling`. Provider failures do not raise:
         the calling comes back ``FAILED`` with the error (``calling.raise_for_status()``)."""
-        calling = Calling(
-            model_name=self.name,
-            messages=_normalise(messages) if messages is not None else [],
-            params=dict(overrides),
-        )
+        try:
+            chat = _normalise(messages)
+        except ConfigurationError:
+            chat = []  # the event path reports it as the call's failure
+        calling = Calling(model_name=self.name, messages=chat, params=dict(overrides))
         execution = calling.execution
         execution.status = EventStatus.PROCESSING
         start = time.perf_counter()

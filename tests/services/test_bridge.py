@@ -147,3 +147,28 @@ async def test_on_error_is_raised_after_the_items() -> None:
 def test_maxsize_must_be_positive() -> None:
     with pytest.raises(ValueError):
         to_async_iterable(reactivex.empty(), maxsize=0)
+
+
+async def test_subscribing_from_another_thread_still_delivers_on_the_loop() -> None:
+    loop = asyncio.get_running_loop()
+    counter = Counter(3)
+    observable = from_async_iterable(counter.gen, scheduler=None)
+    threads: set[int] = set()
+    done = loop.create_future()
+
+    def on_next(_: int) -> None:
+        threads.add(threading.get_ident())
+
+    def subscribe_elsewhere() -> None:
+        from lionrx._rx import loop_scheduler
+
+        observable.subscribe(
+            on_next,
+            on_completed=lambda: loop.call_soon_threadsafe(done.set_result, None),
+            scheduler=loop_scheduler(loop),
+        )
+
+    await loop.run_in_executor(None, subscribe_elsewhere)
+    await done
+    assert threads == {threading.get_ident()}
+    assert counter.closed == 1

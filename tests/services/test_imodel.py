@@ -295,3 +295,21 @@ async def test_messages_as_a_string(fake_server: FakeProviderServer) -> None:
     async with iModel(provider="openai", model="m", base_url=fake_server.openai_base_url) as model:
         (await model.invoke(messages="hello")).raise_for_status()
     assert fake_server.last_request.json["messages"] == [{"role": "user", "content": "hello"}]
+
+
+async def test_lionrx_messages_are_accepted(fake_server: FakeProviderServer) -> None:
+    from lionrx.session.messages import InstructionContent, Message
+
+    message = Message(content=InstructionContent(instruction="Tell me a joke"))
+    async with iModel(provider="openai", model="m", base_url=fake_server.openai_base_url) as model:
+        (await model.invoke(messages=[message])).raise_for_status()
+    sent = fake_server.last_request.json["messages"]
+    assert sent == [message.to_chat()] and sent[0]["role"] == "user"
+
+
+async def test_bad_messages_are_a_clear_error(fake_server: FakeProviderServer) -> None:
+    async with iModel(provider="openai", model="m", base_url=fake_server.openai_base_url) as model:
+        calling = await model.invoke(messages=[42])
+    assert isinstance(calling.execution.error, ConfigurationError)
+    assert "role" in str(calling.execution.error)
+    assert fake_server.requests == []
