@@ -1,6 +1,17 @@
 """lionrx's test kit: a fake provider server, faults, strategies, stream laws, virtual time."""
 
 from lionrx.testing._chaos import ChaosServer, Fault
+from lionrx.testing._laws import (
+    assert_stream_laws,
+    check_deterministic,
+    check_dispose_propagates,
+    check_flush_on_error,
+    check_lossless,
+    check_no_empty_chunks,
+    check_one_terminal,
+    check_order,
+    event_input,
+)
 from lionrx.testing._server import (
     ErrorReply,
     FakeProviderServer,
@@ -17,6 +28,13 @@ from lionrx.testing._strategies import (
     event_sequences,
     sse_streams,
     texts,
+)
+from lionrx.testing._virtual import (
+    OperatorFactory,
+    VirtualRun,
+    messages,
+    output_text,
+    run_virtual,
 )
 
 __all__ = [
@@ -35,4 +53,18 @@ __all__ = [
     "event_sequences",
     "sse_streams",
     "texts",
+    "OperatorFactory",
+    "VirtualRun",
+    "assert_stream_laws",
+    "check_deterministic",
+    "check_dispose_propagates",
+    "check_flush_on_error",
+    "check_lossless",
+    "check_no_empty_chunks",
+    "check_one_terminal",
+    "check_order",
+    "event_input",
+    "messages",
+    "output_text",
+    "run_virtual",
 ]
