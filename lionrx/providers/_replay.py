@@ -1,4 +1,5 @@
-"""Replay: recordings made by the file sink (``jsonl`` or ``sse``) played back as a provider.
+"""Replay: recordings played back as a provider — the file sink's ``jsonl`` / ``sse``
+recordings, or a provider's raw SSE body (OpenAI, Anthropic) with optional timestamps.
 
 ``iModel(provider="replay", path="answer.jsonl", speed=10)`` streams the recorded events with
 their original timing scaled by ``speed`` (``speed=None`` or ``0``: as fast as possible).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -170,20 +172,102 @@ def _parse_sse(path: Path, text: str) -> list[RecordedStream]:
     return streams
 
 
-def load_recordings(path: str | os.PathLike[str]) -> list[RecordedStream]:
-    """Read every recording in a ``jsonl`` or ``sse`` file written by the file sink."""
+_STAMP = re.compile(rb"^: t=([0-9]+(?:\.[0-9]*)?)\r?\n", re.MULTILINE)
+
+
+def _detect_wire(text: str) -> str | None:
+    """``openai`` / ``anthropic`` for a provider's raw SSE body, None for lionrx's own SSE."""
+    for line in text.splitlines():
+        if line.startswith(": lionrx-recording"):
+            return None
+        if line.startswith("data:"):
+            data = line[5:].strip()
+            if data.startswith("{"):
+                try:
+                    obj = json.loads(data)
+                except ValueError:
+                    continue
+                if isinstance(obj, dict) and "kind" in obj:
+                    return None
+                if isinstance(obj, dict) and (
+                    "choices" in obj or "chat.completion" in str(obj.get("object", ""))
+                ):
+                    return "openai"
+                if isinstance(obj, dict) and str(obj.get("type", "")).startswith(
+                    ("message_", "content_block", "ping", "error")
+                ):
+                    return "anthropic"
+    return None
+
+
+def _parse_wire(path: Path, data: bytes, wire: str) -> RecordedStream:
+    """A provider's raw SSE body (optionally with ``: t=<seconds>`` comment lines, which SSE
+    clients ignore) decoded by that provider's own decoder and mapper, as the HTTP path does."""
+    from lionrx.providers._anthropic import AnthropicMapper
+    from lionrx.providers._http import SSEItems
+    from lionrx.providers._openai import OpenAIChatMapper
+
+    mappers: dict[str, Any] = {"openai": OpenAIChatMapper, "anthropic": AnthropicMapper}
+    if wire not in mappers:
+        raise ConfigurationError(f"unknown wire format {wire!r} (openai or anthropic)")
+    mapper = mappers[wire](None, wire)
+    decoder = SSEItems()
+    builder = ResponseBuilder()
+    events: list[tuple[float, Event]] = []
+    segments: list[tuple[float, bytes]] = []
+    stamp, start = 0.0, 0
+    for match in _STAMP.finditer(data):
+        segments.append((stamp, data[start : match.start()]))
+        stamp, start = float(match.group(1)), match.end()
+    segments.append((stamp, data[start:]))
+
+    def add(at: float, produced: list[Event]) -> None:
+        for event in produced:
+            builder.add(event)
+            events.append((at, event))
+
+    outcome: Completed | Failed
+    try:
+        for at, segment in segments:
+            for item in decoder.feed(segment):
+                add(at, mapper.feed(item))
+                if mapper.done:
+                    break
+            if mapper.done:
+                break
+        if not mapper.done:
+            for item in decoder.close():
+                add(stamp, mapper.feed(item))
+            add(stamp, mapper.end())
+        outcome = Completed.model_construct(response=builder.finish(), source=None)
+    except LionrxError as exc:
+        partial = builder.finish()
+        exc.partial = partial
+        outcome = Failed.model_construct(error=exc, partial=partial, source=None)
+    events.append((events[-1][0] if events else 0.0, outcome))
+    return RecordedStream(tuple(events), {"format": "wire", "wire": wire, "path": str(path)})
+
+
+def load_recordings(
+    path: str | os.PathLike[str], *, wire: str | None = None
+) -> list[RecordedStream]:
+    """Read every recording in a file: the file sink's ``jsonl`` or ``sse`` recordings, or a
+    provider's raw SSE body (OpenAI or Anthropic, detected or given as ``wire=``) with
+    optional ``: t=<seconds>`` comment lines for timing."""
     target = Path(path)
     try:
-        text = target.read_text("utf-8")
+        raw = target.read_bytes()
     except FileNotFoundError:
         raise ConfigurationError(f"recording not found: {target}", provider="replay") from None
+    text = raw.decode("utf-8", errors="replace")
     stripped = text.lstrip()
     if not stripped:
         raise ConfigurationError(f"recording is empty: {target}", provider="replay")
-    if stripped.startswith("{"):
+    if wire is None and stripped.startswith("{"):
         streams = _parse_jsonl(target, text)
     else:
-        streams = _parse_sse(target, text)
+        wire = wire or _detect_wire(text)
+        streams = [_parse_wire(target, raw, wire)] if wire else _parse_sse(target, text)
     if not streams:
         raise ConfigurationError(f"no recorded stream in {target}", provider="replay")
     return streams
@@ -215,6 +299,7 @@ def replay(
     index: int = -1,
     speed: float | None = 1.0,
     scheduler: abc.SchedulerBase | None = None,
+    wire: str | None = None,
 ) -> Observable[Event]:
     """A recording as a cold Observable of events, on ``scheduler`` (default: the loop's).
 
@@ -226,7 +311,7 @@ def replay(
     if isinstance(recording, RecordedStream):
         stream = recording
     else:
-        streams = load_recordings(recording)
+        streams = load_recordings(recording, wire=wire)
         try:
             stream = streams[index]
         except IndexError:
@@ -279,7 +364,8 @@ class ReplayProvider(Provider):
     Options (iModel keywords): ``path`` (required), ``speed`` (1.0 = original timing, 10 =
     ten times faster, ``None``/``0`` = as fast as possible), ``index`` (always replay that
     recording of the file; default: successive calls take successive recordings, cycling),
-    ``source`` (the label to replay from a recorded merged stream).
+    ``source`` (the label to replay from a recorded merged stream), ``wire`` (``openai`` or
+    ``anthropic`` for a provider's raw SSE body; detected when not given).
 
     Events keep their recorded content; their ``source`` becomes this provider's label. A
     recorded failure is raised again (same type, message and status); a recording cut short
@@ -287,7 +373,9 @@ class ReplayProvider(Provider):
     """
 
     name: ClassVar[str] = "replay"
-    client_options: ClassVar[frozenset[str]] = frozenset({"path", "speed", "index", "source"})
+    client_options: ClassVar[frozenset[str]] = frozenset(
+        {"path", "speed", "index", "source", "wire"}
+    )
 
     def __init__(self, config: ProviderConfig) -> None:
         options = dict(config.options)
@@ -302,6 +390,7 @@ class ReplayProvider(Provider):
         self.speed = _speed(options.get("speed", 1.0))
         self.index: int | None = options.get("index")
         self.wanted_source: str | None = options.get("source")
+        self.wire: str | None = options.get("wire")
         self.source: str | None = None
         """Label put on every event (the iModel's name); None keeps the recorded labels."""
         self.calls = 0
@@ -309,7 +398,7 @@ class ReplayProvider(Provider):
 
     def _next_stream(self) -> RecordedStream:
         if self._streams is None:
-            self._streams = load_recordings(self.path)
+            self._streams = load_recordings(self.path, wire=self.wire)
         streams = self._streams
         if self.index is not None:
             try:
