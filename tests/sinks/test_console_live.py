@@ -246,3 +246,44 @@ def test_wrap_rows_only_looks_at_the_end() -> None:
     assert wrap_rows("y" * 1_000_003, 5, 2) == ["yyyyy", "yyy"]
     assert wrap_rows("y" * 1_000_004, 5, 2) == ["yyyyy", "yyyy"]
     assert wrap_rows("漢字漢字漢字", 4, 5) == ["漢字", "漢字", "漢字"]
+
+
+async def test_live_markdown_without_rich_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [m for m in sys.modules if m == "rich" or m.startswith("rich.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "rich", None)  # import rich → ImportError
+    out = FakeTTY()
+    sink = ConsoleSink(out, live=True, size=lambda: (60, 20), mode="markdown", refresh=0)
+    await SinkHandle(reactivex.from_iterable(_chunks(ANSWER, 7)), sink)
+    screen = _nonblank(_screen(out.getvalue(), 60, 20))
+    assert screen[0] == "# Streams" and screen[-1] == "That is all."
+
+
+async def test_disposal_shows_stopped_and_keeps_the_text() -> None:
+    out = FakeTTY()
+    sink, _ = _live_sink(out, (60, 12), mode="markdown")
+    subject: Subject[str] = Subject()
+    handle = SinkHandle(subject, sink)
+    subject.on_next("Half a sent")
+    handle.dispose()
+    outcome = await handle.wait()
+    assert outcome.kind == "failed"
+    assert _nonblank(_screen(out.getvalue(), 60, 12)) == [
+        "Half a sent",
+        "■ stopped (11 characters kept)",
+    ]
+    assert out.getvalue().endswith("\x1b[?25h")  # the cursor is shown again
+
+
+async def test_reasoning_is_dimmed_when_asked() -> None:
+    from lionrx.events import ReasoningDelta
+
+    out = FakeTTY()
+    sink, _ = _live_sink(out, (60, 12), mode="raw", reasoning=True)
+    events: list[Event] = [
+        ReasoningDelta(text="thinking... "),
+        TextDelta(text="answer"),
+        Completed(response=Response(texts={0: "answer"})),
+    ]
+    await SinkHandle(reactivex.from_iterable(events), sink)
+    assert "\x1b[2mthinking... \x1b[22manswer" in out.getvalue()

@@ -81,7 +81,7 @@ async def test_replay_timing_original_and_scaled(
         assert "".join(chunks) == TEXT
     assert timings[1.0] >= 0.8 * original.total_time
     assert timings[10.0] < timings[1.0] / 3
-    assert timings[None] < 0.1
+    assert timings[None] < timings[1.0] / 3
 
 
 async def test_recorded_failure_replays_as_failure(

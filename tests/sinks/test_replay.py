@@ -145,8 +145,8 @@ async def test_provider_paces_by_speed(tmp_path: Path) -> None:
         start = time.perf_counter()
         await _provider_events(_provider(path, speed=speed))
         timings[speed] = time.perf_counter() - start
-    assert 0.22 <= timings[2.0] < 0.6
-    assert timings[None] < 0.05
+    assert 0.24 <= timings[2.0] < 2.0  # 0.5 s of recording at twice the speed
+    assert timings[None] < timings[2.0] / 3
 
 
 async def test_truncated_recording_fails_like_a_cut_body(tmp_path: Path) -> None:
