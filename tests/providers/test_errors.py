@@ -323,3 +323,47 @@ async def test_wrong_content_type_names_the_header(
     error = calling.execution.error
     assert isinstance(error, ProtocolError)
     assert "Content-Type" in str(error) and "text/html" in str(error)
+
+
+def test_backoff_is_exponential_capped_and_jittered() -> None:
+    policy = RetryPolicy(initial_backoff=0.5, max_backoff=8.0, jitter=0.25)
+    for attempt, nominal in [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (9, 8.0)]:
+        delays = {policy.backoff(attempt) for _ in range(50)}
+        assert all(nominal * 0.75 <= d <= nominal for d in delays)
+        assert len(delays) > 1  # jittered
+
+
+async def test_retry_waits_what_the_server_asked(fake_server: FakeProviderServer) -> None:
+    import aiohttp
+
+    from lionrx._transport import post_stream
+    from lionrx.providers._http import SSEItems
+
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    fake_server.queue(
+        ErrorReply(429, {"error": {"message": "wait"}}, headers={"retry-after": "2"}),
+        ErrorReply(500, {"error": {"message": "oops"}}),
+        ErrorReply(429, {"error": {"message": "wait"}}, headers={"retry-after-ms": "1500"}),
+        Script(text="done"),
+    )
+    async with aiohttp.ClientSession() as session:
+        items = post_stream(
+            session,
+            fake_server.openai_base_url + "/chat/completions",
+            body={"model": "m", "messages": [], "stream": True},
+            headers={},
+            decoder_factory=lambda media: SSEItems(),
+            accept=("text/event-stream",),
+            provider="openai",
+            retry=RetryPolicy(max_retries=3),
+            sleep=sleep,
+        )
+        assert [item async for item in items if getattr(item, "data", None) == "[DONE]"]
+    assert waits[0] == 2.0
+    assert 0.75 <= waits[1] <= 1.0  # no hint: backoff for attempt 1 (1 s, minus jitter)
+    assert waits[2] == 1.5
+    assert len(fake_server.requests) == 4
