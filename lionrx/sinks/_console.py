@@ -574,7 +574,7 @@ def console(
     )
     source = observable
     if progress is not None:
-        from lionrx.operators._progress_tap import progress_tap
+        from lionrx.operators import progress_tap
 
         every = progress_every if progress_every is not None else (10 if progress == "dots" else 1)
         source = observable.pipe(

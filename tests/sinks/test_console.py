@@ -10,14 +10,18 @@ import textwrap
 
 import pytest
 import reactivex
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reactivex.subject import Subject
 
 from lionrx.errors import ConfigurationError, RateLimitError
 from lionrx.events import Response, Usage
+from lionrx.operators import merge_labeled
 from lionrx.services import iModel
 from lionrx.sinks import console, tee
 from lionrx.sinks._stats import format_stats
 from lionrx.testing import ErrorReply, FakeProviderServer, Script
+from lionrx.testing._strategies import chunkings, texts
 
 TEXT = (
     "Streams arrive in pieces. Dr. Smith said so, e.g. at 3.14 p.m. yesterday! "
@@ -121,7 +125,7 @@ async def test_merged_streams_get_labelled_lines(server: FakeProviderServer) -> 
         iModel(provider="openai", model="b", name="claude", base_url=server.openai_base_url) as b,
     ):
         out = Pipe()
-        merged = reactivex.merge(a.stream("hi"), b.stream("hi"))
+        merged = merge_labeled({"gpt": a.stream("hi"), "claude": b.stream("hi")})
         handle = console(merged, labels="lines", stats=True, stream=out)
         await handle
     assert set(handle.outcomes) == {"gpt", "claude"}
@@ -213,3 +217,35 @@ async def test_a_real_pipe_gets_no_escape_codes(server: FakeProviderServer, mode
     output = stdout.decode()
     assert b"\x1b" not in stdout
     assert output.startswith(TEXT + "\n📊 Stats: ")
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), mode=st.sampled_from(["raw", "sentence", "markdown"]))
+async def test_pipe_output_is_lossless_under_any_chunking(data: st.DataObject, mode: str) -> None:
+    text = data.draw(texts(min_size=1, max_size=120))
+    pieces = data.draw(chunkings(text))
+    out = Pipe()
+    response = await console(reactivex.from_iterable(pieces), mode=mode, stream=out)  # type: ignore[arg-type]
+    assert response.text == text
+    assert out.getvalue() == text + ("" if text.endswith("\n") else "\n")
+    assert "\x1b" not in out.getvalue()
+
+
+async def test_cancelling_the_waiting_task_closes_the_connection(
+    server: FakeProviderServer, model: iModel
+) -> None:
+    server.queue(Script(text="word " * 200, delay=0.01))
+    out = Pipe()
+    handle = console(model.stream("hi"), stream=out)
+    task = asyncio.ensure_future(handle.wait())
+    while len(out.getvalue()) < 20:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(100):
+        if server.disconnects:
+            break
+        await asyncio.sleep(0.01)
+    assert server.disconnects == 1
+    assert re.search(r"\n■ stopped \(\d+ characters kept\)\n$", out.getvalue())

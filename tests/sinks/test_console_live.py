@@ -13,6 +13,8 @@ import pexpect
 import pyte
 import pytest
 import reactivex
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 
@@ -21,6 +23,7 @@ from lionrx.sinks import SinkHandle
 from lionrx.sinks._console import ConsoleSink
 from lionrx.sinks._terminal import LiveRegion, wrap_rows
 from lionrx.testing import FakeProviderServer, Script
+from lionrx.testing._strategies import chunkings
 
 ANSWER = (
     "# Streams\n\n"
@@ -182,7 +185,7 @@ async def test_progress_line_lives_under_the_text_and_goes_away() -> None:
     out = FakeTTY()
     sink, _ = _live_sink(out, (80, 12), mode="raw", progress="line")
     subject: Subject[str] = Subject()
-    from lionrx.operators._progress_tap import progress_tap
+    from lionrx.operators import progress_tap
 
     handle = SinkHandle(subject.pipe(progress_tap(sink.on_progress, every=1)), sink)
     for word in ["alpha ", "beta ", "gamma "]:
@@ -287,3 +290,21 @@ async def test_reasoning_is_dimmed_when_asked() -> None:
     ]
     await SinkHandle(reactivex.from_iterable(events), sink)
     assert "\x1b[2mthinking... \x1b[22manswer" in out.getvalue()
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+async def test_live_commits_are_the_text_under_any_chunking(data: st.DataObject) -> None:
+    blocks = st.sampled_from(
+        ["# Head\n\n", "Para one. Two.\n\n", "- item\n", "```\ncode\n```\n\n", "tail", "\n"]
+    )
+    text = "".join(data.draw(st.lists(blocks, min_size=1, max_size=8)))
+    pieces = data.draw(chunkings(text))
+    out = FakeTTY()
+    sink, region = _live_sink(out, (30, 8), mode="markdown")
+    await SinkHandle(reactivex.from_iterable(pieces), sink)
+    # Everything committed once, in order; the live rows are gone at the end.
+    assert "".join(region.commits) == text
+    shown = "\n".join(_nonblank(_screen(out.getvalue(), 30, 8)))
+    last_line = text.rstrip("\n").rsplit("\n", 1)[-1]
+    assert shown.endswith(last_line[-29:].rstrip())
