@@ -204,6 +204,7 @@ class HTTPProvider(Provider, abc.ABC):
                 for event in out:
                     yield event
                 if mapper.done:
+                    await _drain(items)
                     return
             for event in mapper.end():
                 yield event
@@ -216,6 +217,21 @@ class HTTPProvider(Provider, abc.ABC):
             raise
         finally:
             await items.aclose()
+
+
+DRAIN_SECONDS = 0.5
+"""How long to wait for the body's end after the provider's end of answer."""
+
+
+async def _drain(items: AsyncGenerator[Any, None]) -> None:
+    """Read to the end of a body whose answer is complete, so that the connection goes back
+    to the pool; a server that keeps the body open gets the connection closed instead."""
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in items:
+                pass
+    except (TimeoutError, LionrxError):
+        pass
 
 
 class BodyMapper:

@@ -190,3 +190,59 @@ async def test_mid_stream_errors_carry_the_response_request_id(
     error = calling.execution.error
     assert isinstance(error, ProviderStreamError)
     assert error.request_id == "req_42" and error.provider == "openai"
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama"])
+async def test_connections_go_back_to_the_pool(
+    fake_server: FakeProviderServer, provider: str
+) -> None:
+    base = fake_server.openai_base_url if provider == "openai" else fake_server.url
+    async with iModel(provider=provider, model="m", base_url=base) as model:
+        for _ in range(3):
+            (await model.invoke(messages="hi")).raise_for_status()
+            connector = model.backend.session.connector  # type: ignore[attr-defined]
+            assert len(connector._acquired) == 0
+            assert sum(len(v) for v in connector._conns.values()) == 1  # one, reused
+    assert fake_server.disconnects == 0
+
+
+async def test_a_late_end_of_body_is_waited_for_briefly(fake_server: FakeProviderServer) -> None:
+    from providers_helpers import STREAMS
+
+    body = (STREAMS / "openai_chat_text.sse").read_bytes()
+    # The body's end arrives 0.1 s after [DONE]: drained, the connection is reused.
+    fake_server.queue(
+        Recording(
+            data=body,
+            content_type="text/event-stream",
+            fault=Fault.stall(at_byte=len(body), seconds=0.1),
+        )
+    )
+    async with iModel(model="m", base_url=fake_server.openai_base_url) as model:
+        (await model.invoke(messages="hi")).raise_for_status()
+        connector = model.backend.session.connector  # type: ignore[attr-defined]
+        assert sum(len(v) for v in connector._conns.values()) == 1
+    assert fake_server.disconnects == 0
+
+
+async def test_a_body_left_open_after_the_answer_is_closed(
+    fake_server: FakeProviderServer,
+) -> None:
+    import time
+
+    from providers_helpers import STREAMS
+
+    body = (STREAMS / "openai_chat_text.sse").read_bytes()
+    fake_server.queue(
+        Recording(
+            data=body,
+            content_type="text/event-stream",
+            fault=Fault.stall(at_byte=len(body), seconds=30),
+        )
+    )
+    async with iModel(model="m", base_url=fake_server.openai_base_url) as model:
+        start = time.perf_counter()
+        calling = await model.invoke(messages="hi")
+        assert time.perf_counter() - start < 5
+    assert calling.raise_for_status().response is not None
+    await fake_server.wait_for_disconnect()
