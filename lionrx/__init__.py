@@ -9,6 +9,7 @@ from lionrx._events import (
     Response,
     TextDelta,
 )
+from lionrx.services import Calling, EventStatus, iModel
 from lionrx.session import Session
 
 __version__ = "0.1.0"
@@ -16,6 +17,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Completed",
     "Event",
+    "Calling",
+    "EventStatus",
     "Failed",
     "LionrxError",
     "Response",
@@ -23,5 +26,6 @@ __all__ = [
     "TextDelta",
     "__version__",
     "from_async_iterable",
+    "iModel",
     "to_async_iterable",
 ]
