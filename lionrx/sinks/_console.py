@@ -349,16 +349,17 @@ class ConsoleSink(Sink):
     # -- the sink ----------------------------------------------------------------------------
 
     def on_event(self, event: Event) -> None:
+        # Every labelled event registers its lane, so that a merged stream is known to be
+        # merged (and labelled) from its `Start` events, before the first text arrives.
+        lane = self._lanes.get(event.source) or self._lane(event.source)
         if isinstance(event, TextDelta):
             if event.choice:
                 return
-            lane = self._lane(event.source)
             if self.progress == "dots":
                 lane.held.append(event.text)
                 return
             self._text(lane, event.text)
         elif isinstance(event, ReasoningDelta) and self.reasoning and event.text:
-            lane = self._lane(event.source)
             text = f"{_DIM}{event.text}{_UNDIM}" if self.live else event.text
             self._show(lane, text)
 
