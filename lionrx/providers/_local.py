@@ -84,10 +84,11 @@ def resolve_model_path(
     """The GGUF file to load: ``model_path``, else ``LIONRX_MODEL``, else a ``model`` that names
     a ``.gguf`` file, else the embedded SmolLM2. Raises `ConfigurationError` saying what to do."""
     chosen: str | None = None
+    origin = "--model / model="
     if model_path:
-        chosen = os.fspath(model_path)
+        chosen, origin = os.fspath(model_path), "model_path="
     elif os.environ.get("LIONRX_MODEL"):
-        chosen = os.environ["LIONRX_MODEL"]
+        chosen, origin = os.environ["LIONRX_MODEL"], "LIONRX_MODEL"
     elif model and (model.endswith(".gguf") or os.sep in model or Path(model).is_file()):
         chosen = model
     elif model and model.lower() not in _DEFAULT_ALIASES:
@@ -101,8 +102,8 @@ def resolve_model_path(
         path = Path(chosen).expanduser()
         if not path.is_file():
             raise ConfigurationError(
-                f"model file not found: {path} (give the path of a .gguf file, "
-                f"or unset LIONRX_MODEL to use {DEFAULT_MODEL_NAME})",
+                f"model file not found: {path} (from {origin}): give the path of a .gguf "
+                f"file, or leave it out to use {DEFAULT_MODEL_NAME}",
                 provider="local",
             )
         return path

@@ -1,0 +1,1 @@
+"""The pieces of the ``lionrx`` command (`lionrx.cli`): model choice, output, commands."""
