@@ -113,3 +113,59 @@ async def test_round_trip_any_text_any_split(
         chunks = [c async for c in model.invoke_stream(messages="hi")]
     assert "".join(chunks) == text
     assert all(chunks)
+
+
+ANY_OUTCOME = [
+    None,
+    Fault.drop(at_byte=50),
+    Fault.invalid_json(at_frame=2),
+    Fault.wrong_content_type(),
+    Fault.trickle(),
+    Fault.garbage(at_frame=1),
+    Fault.close_before_headers(),
+]
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    provider=st.sampled_from(PROVIDERS),
+    fault=st.sampled_from(ANY_OUTCOME),
+    status=st.sampled_from([200, 200, 200, 400, 429, 500]),
+    text=st.text(min_size=0, max_size=60),
+)
+async def test_stream_contract_holds_whatever_happens(
+    fake_server: FakeProviderServer, provider: str, fault: Fault | None, status: int, text: str
+) -> None:
+    """Zero or more events, exactly one Completed/Failed last, then on_completed; never
+    on_error; the terminal's response holds exactly the text delivered before it."""
+    import asyncio
+
+    from lionrx.testing import ErrorReply
+
+    if status != 200:
+        fake_server.queue(ErrorReply(status, {"error": {"message": "nope"}}))
+    else:
+        fake_server.queue(Script(text=text, fault=fault))
+    events: list[object] = []
+    done = asyncio.get_running_loop().create_future()
+    async with _model(provider, fake_server) as model:
+        model.stream(messages="hi").subscribe(
+            events.append, done.set_exception, lambda: done.set_result(None)
+        )
+        await done
+    kinds = [getattr(e, "kind", None) for e in events]
+    assert sum(k in ("completed", "failed") for k in kinds) == 1
+    assert kinds[-1] in ("completed", "failed")
+    terminal = events[-1]
+    delivered = "".join(e.text for e in events if getattr(e, "kind", None) == "text")  # type: ignore[attr-defined]
+    response = terminal.response if kinds[-1] == "completed" else terminal.partial  # type: ignore[attr-defined]
+    assert response.text == delivered
+    if kinds[-1] == "completed":
+        assert delivered == text
+    else:
+        assert text.startswith(delivered)
+        assert isinstance(terminal.error, LionrxError)  # type: ignore[attr-defined]
