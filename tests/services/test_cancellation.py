@@ -172,3 +172,22 @@ async def test_status_values() -> None:
         "failed",
         "cancelled",
     ]
+
+
+async def test_cancel_during_a_retry_wait(fake_server: FakeProviderServer) -> None:
+    from lionrx.testing import ErrorReply
+
+    fake_server.queue(
+        ErrorReply(429, {"error": {"message": "later"}}, headers={"retry-after": "5"})
+    )
+    async with iModel(provider="openai", model="m", base_url=fake_server.openai_base_url) as model:
+        task = asyncio.create_task(model.invoke(messages="hi"))
+        await fake_server.wait_for(lambda: len(fake_server.requests) == 1)
+        await asyncio.sleep(0.05)  # now in the 5 s wait before the retry
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert _lionrx_tasks() == []
+    assert len(fake_server.requests) == 1
