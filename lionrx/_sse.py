@@ -29,6 +29,9 @@ class ServerSentEvent(NamedTuple):
     """The last valid ``retry:`` value in this event's block, or None."""
 
 
+_new_event = tuple.__new__
+
+
 def _parse_retry(value: str) -> int | None:
     # int() alone accepts "+5", " 5", "1_0" and non-ASCII digits; SSE wants ASCII digits only.
     if value and value.isascii() and value.isdigit():
@@ -146,25 +149,28 @@ class SSEDecoder:
         out: list[ServerSentEvent] = []
         data = self._data
         for line in lines:
+            # The hot cases first: provider streams are almost only "data: ..." and blank lines.
+            if line.startswith("data: "):
+                data.append(line[6:])
+                continue
             if not line:
                 # Blank line: dispatch. The ID persists; data, type and block retry reset.
                 if data:
+                    # tuple.__new__ directly: the NamedTuple's __new__ adds a Python-level call.
                     out.append(
-                        ServerSentEvent(
-                            self._event or "message",
-                            "\n".join(data),
-                            self.last_event_id,
-                            self._retry,
+                        _new_event(
+                            ServerSentEvent,
+                            (
+                                self._event or "message",
+                                "\n".join(data),  # one value: returns it, no copy
+                                self.last_event_id,
+                                self._retry,
+                            ),
                         )
                     )
                     data.clear()
                 self._event = ""
                 self._retry = None
-                continue
-            # The hot case first: provider streams are almost only "data: ..." lines.
-            if line.startswith("data:"):
-                value = line[5:]
-                data.append(value[1:] if value.startswith(" ") else value)
                 continue
             colon = line.find(":")
             if colon == 0:
