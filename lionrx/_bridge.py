@@ -92,8 +92,13 @@ class _AsyncObservable(Observable[T], Generic[T]):
         task_box: list[asyncio.Task[None]] = []
 
         async def run() -> None:
-            iterator = aiter(self._factory())
             gate = _GATE.get()
+            try:
+                iterator = aiter(self._factory())
+            except Exception as exc:
+                if not state["disposed"]:
+                    observer.on_error(exc)
+                return
             try:
                 async for item in iterator:
                     if state["disposed"]:

@@ -172,3 +172,12 @@ async def test_subscribing_from_another_thread_still_delivers_on_the_loop() -> N
     await done
     assert threads == {threading.get_ident()}
     assert counter.closed == 1
+
+
+async def test_a_failing_factory_goes_to_on_error() -> None:
+    def factory() -> AsyncIterator[int]:
+        raise RuntimeError("no source")
+
+    out = await _collect(from_async_iterable(factory))
+    kind, error = out[0]  # type: ignore[misc]
+    assert kind == "error" and isinstance(error, RuntimeError)
