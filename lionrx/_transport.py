@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import math
 import random
 import re
@@ -313,6 +314,13 @@ def check_content_type(content_type: str | None, accepted: tuple[str, ...]) -> N
 # --------------------------------------------------------------------------- the request
 
 
+@functools.cache
+def _user_agent() -> str:
+    from lionrx import __version__
+
+    return f"lionrx/{__version__} aiohttp/{aiohttp.__version__}"
+
+
 async def post_stream(
     session: aiohttp.ClientSession,
     url: str,
@@ -339,11 +347,12 @@ async def post_stream(
     # Like the official SDKs, the timeout bounds connecting and each wait for data, not the
     # whole answer: a long answer that keeps streaming is not cut off.
     client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+    request_headers = {"User-Agent": _user_agent(), **headers}
     attempt = 0
     while True:
         try:
             response = await session.post(
-                url, json=body, headers=dict(headers), timeout=client_timeout
+                url, json=body, headers=request_headers, timeout=client_timeout
             )
         except TimeoutError as exc:
             error: LionrxError = StreamTimeout(

@@ -246,3 +246,10 @@ async def test_a_body_left_open_after_the_answer_is_closed(
         assert time.perf_counter() - start < 5
     assert calling.raise_for_status().response is not None
     await fake_server.wait_for_disconnect()
+
+
+async def test_requests_say_who_sends_them(fake_server: FakeProviderServer) -> None:
+    async with iModel(model="m", base_url=fake_server.openai_base_url) as model:
+        (await model.invoke(messages="hi")).raise_for_status()
+    assert fake_server.last_request.headers["user-agent"].startswith("lionrx/")
+    assert fake_server.last_request.headers["content-type"] == "application/json"
