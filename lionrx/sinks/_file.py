@@ -11,6 +11,7 @@ import asyncio
 import datetime as _dt
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, overload
@@ -131,7 +132,10 @@ class FileSink(Sink):
 
     def _sync_close(self) -> None:
         try:
-            os.fsync(self._fh.fileno())
+            fd = self._fh.fileno()
+            # Pipes and terminals (e.g. /dev/stdout) cannot be fsync'd; they need not be.
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.fsync(fd)
         finally:
             self._fh.close()
 

@@ -152,3 +152,21 @@ async def test_record_and_tee_share_one_subscription(tmp_path: Path) -> None:
     assert subscriptions == 1
     assert (tmp_path / "a.txt").read_text("utf-8") == "Hello, wörld"
     assert len(_jsonl(tmp_path / "a.jsonl")) == len(EVENTS) + 1
+
+
+async def test_jsonl_to_a_pipe(tmp_path: Path) -> None:
+    import os
+
+    read_fd, write_fd = os.pipe()
+    try:
+        await file(reactivex.from_iterable(EVENTS), f"/dev/fd/{write_fd}", format="jsonl")
+        os.close(write_fd)
+        write_fd = -1
+        with os.fdopen(read_fd, "rb") as reader:
+            read_fd = -1
+            rows = [json.loads(line) for line in reader.read().splitlines()]
+        assert len(rows) == len(EVENTS) + 1
+    finally:
+        for fd in (read_fd, write_fd):
+            if fd >= 0:
+                os.close(fd)
