@@ -131,6 +131,7 @@ class ConsoleSink(Sink):
         self._timer: DisposableBase | None = None
         self._columns_done: set[str | None] = set()
         self._committed_rows = 0
+        self._deferred: list[str] = []
         self._closed = False
 
     # -- output ------------------------------------------------------------------------------
@@ -301,10 +302,25 @@ class ConsoleSink(Sink):
             for ch in part:
                 w = cell_width(ch)
                 if lane.row_cells + w > width:
-                    lane.rows.append(lane.row)
-                    lane.row, lane.row_cells = "", 0
+                    self._column_break(lane, ch == " ")
+                    if ch == " " and not lane.row:
+                        continue  # a space at a row break is swallowed, as word wrap does
                 lane.row += ch
                 lane.row_cells += w
+
+    @staticmethod
+    def _column_break(lane: _Lane, at_space: bool) -> None:
+        """End the row, carrying a cut word over to the next one (word wrap; the carry is
+        shorter than a row, so the cost stays per character)."""
+        row = lane.row
+        cut = -1 if at_space else row.rfind(" ")
+        if cut > 0:
+            lane.rows.append(row[:cut])
+            lane.row = row[cut + 1 :]
+            lane.row_cells = cell_width(lane.row)
+        else:
+            lane.rows.append(row)
+            lane.row, lane.row_cells = "", 0
 
     def _column_feed(self, lane: _Lane, text: str) -> None:
         self._column_text(lane, text, self._column_width())
@@ -435,6 +451,11 @@ class ConsoleSink(Sink):
                 outcome.response if isinstance(outcome, Completed) else outcome.partial
             )
             lines.append(format_stats(response, label))
+        if self._columns_active() and any(s not in self._columns_done for s in self._lanes):
+            # Side by side, a status line would cut through the other columns: hold it.
+            self._deferred.extend(lines)
+            return
+        lines, self._deferred = self._deferred + lines, []
         if lines:
             self._emit(self._newline_if_needed() + "\n".join(lines) + "\n")
             self._last_lane = None
@@ -457,6 +478,9 @@ class ConsoleSink(Sink):
         for lane in self._lanes.values():
             if lane.held or lane.pending:
                 self._flush_lane(lane)
+        if self._deferred:
+            lines, self._deferred = self._deferred, []
+            self._emit(self._newline_if_needed() + "\n".join(lines) + "\n")
         tail = self._newline_if_needed() if self._lanes else ""
         if self.region is not None:
             self.region.close(tail)

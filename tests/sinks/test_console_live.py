@@ -308,3 +308,49 @@ async def test_live_commits_are_the_text_under_any_chunking(data: st.DataObject)
     shown = "\n".join(_nonblank(_screen(out.getvalue(), 30, 8)))
     last_line = text.rstrip("\n").rsplit("\n", 1)[-1]
     assert shown.endswith(last_line[-29:].rstrip())
+
+
+COMPARE_CHILD = textwrap.dedent(
+    """
+    import asyncio, sys
+    from lionrx.operators import merge_labeled
+    from lionrx.services import iModel
+    from lionrx.sinks import console
+
+    async def main():
+        url = sys.argv[1]
+        async with iModel(provider="openai", model="a", name="gpt", base_url=url) as a, \\
+                iModel(provider="openai", model="b", name="claude", base_url=url) as b:
+            merged = merge_labeled({"gpt": a.stream("hi"), "claude": b.stream("hi")})
+            await console(merged, labels="columns", stats=True)
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_compare_side_by_side_in_a_pseudo_terminal(server: FakeProviderServer) -> None:
+    left = " ".join(f"left{i}" for i in range(30))
+    right = " ".join(f"right{i}" for i in range(20))
+    server.queue(Script(text=left, delay=0.004), Script(text=right, delay=0.006))
+    child = pexpect.spawn(
+        sys.executable, ["-c", COMPARE_CHILD, server.openai_base_url], dimensions=(40, 81)
+    )
+    try:
+        await child.expect(pexpect.EOF, timeout=60, async_=True)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
+    screen = pyte.Screen(81, 40)
+    pyte.ByteStream(screen).feed(child.before)
+    rows = _nonblank([line.rstrip() for line in screen.display])
+    header = next(i for i, row in enumerate(rows) if "[gpt]" in row)
+    assert "[claude]" in rows[header] and "│" in rows[header]
+    body = rows[header + 1 :]
+    columns = [row.split("│") for row in body if "│" in row]
+    left_text = " ".join(c[0].strip() for c in columns if c[0].strip())
+    right_text = " ".join(c[1].strip() for c in columns if len(c) > 1 and c[1].strip())
+    assert left_text.replace(" ", "") == left.replace(" ", "")
+    assert right_text.replace(" ", "") == right.replace(" ", "")
+    stats = [row for row in rows if "📊 Stats" in row]
+    assert len(stats) == 2 and rows.index(stats[0]) > header + len(columns)
