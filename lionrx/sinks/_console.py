@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal, TextIO, overload
 
@@ -35,6 +35,12 @@ _DIM = "\x1b[2m"
 _UNDIM = "\x1b[22m"
 _RED = "\x1b[31m"
 _RESET = "\x1b[0m"
+
+# Control characters in model output become their visible Unicode pictures (ESC → ␛), except
+# newline and tab; C1 controls (which some terminals obey) become "�".
+_CONTROL_PICTURES = {c: 0x2400 + c for c in range(0x20) if c not in (0x09, 0x0A)}
+_CONTROL_PICTURES[0x7F] = 0x2421
+_CONTROL_PICTURES.update({c: 0xFFFD for c in range(0x80, 0xA0)})
 
 
 def _rich_markdown(width: int) -> Callable[[str], str] | None:
@@ -96,6 +102,8 @@ class ConsoleSink(Sink):
         refresh: float = 1 / 30,
         scheduler: SchedulerBase | None = None,
         size: Callable[[], tuple[int, int]] | None = None,
+        sources: Sequence[str] | None = None,
+        sanitize: bool | None = None,
     ) -> None:
         if mode not in ("raw", "sentence", "markdown"):
             raise ConfigurationError(f"unknown console mode {mode!r} (raw, sentence, markdown)")
@@ -133,6 +141,10 @@ class ConsoleSink(Sink):
         self._committed_rows = 0
         self._deferred: list[str] = []
         self._closed = False
+        self.sanitize = live if sanitize is None else sanitize
+        for label in sources or ():
+            # Known labels up front: columns (and labels) from the very first chunk, in order.
+            self._lane(label)
 
     # -- output ------------------------------------------------------------------------------
 
@@ -229,7 +241,7 @@ class ConsoleSink(Sink):
     def _labelled(self) -> bool:
         if self.labels == "none":
             return False
-        if self.labels == "auto":
+        if self.labels in ("auto", "columns"):
             return self._merged()
         return True
 
@@ -376,7 +388,8 @@ class ConsoleSink(Sink):
                 return
             self._text(lane, event.text)
         elif isinstance(event, ReasoningDelta) and self.reasoning and event.text:
-            text = f"{_DIM}{event.text}{_UNDIM}" if self.live else event.text
+            raw = event.text.translate(_CONTROL_PICTURES) if self.sanitize else event.text
+            text = f"{_DIM}{raw}{_UNDIM}" if self.live else raw
             self._show(lane, text)
 
     def on_text(self, text: str) -> None:
@@ -387,6 +400,8 @@ class ConsoleSink(Sink):
             self._text(lane, text)
 
     def _text(self, lane: _Lane, text: str) -> None:
+        if self.sanitize:
+            text = text.translate(_CONTROL_PICTURES)
         if lane.sentences is not None:
             for sentence in lane.sentences.feed(text):
                 self._show(lane, sentence)
@@ -504,6 +519,8 @@ def console(
     reasoning: bool = ...,
     refresh: float = ...,
     scheduler: SchedulerBase | None = ...,
+    sources: Sequence[str] | None = ...,
+    sanitize: bool | None = ...,
 ) -> SinkHandle: ...
 
 
@@ -523,6 +540,8 @@ def console(
     reasoning: bool = ...,
     refresh: float = ...,
     scheduler: SchedulerBase | None = ...,
+    sources: Sequence[str] | None = ...,
+    sanitize: bool | None = ...,
 ) -> SinkFactory: ...
 
 
@@ -541,6 +560,8 @@ def console(
     reasoning: bool = False,
     refresh: float = 1 / 30,
     scheduler: SchedulerBase | None = None,
+    sources: Sequence[str] | None = None,
+    sanitize: bool | None = None,
 ) -> SinkHandle | SinkFactory:
     """Show a stream (events or text) on ``stream`` (default ``sys.stdout``) as it arrives.
 
@@ -561,7 +582,11 @@ def console(
       the answer in a terminal. Both are fed by ``lionrx.operators.progress_tap``.
     - Merged streams (events with several ``source`` labels): ``labels="auto"``/``"lines"``
       prefixes each label's text with ``[label]``; ``"columns"`` shows them side by side in a
-      terminal (lines in a pipe); ``"none"`` interleaves the text.
+      terminal (lines in a pipe); ``"none"`` interleaves the text. ``sources=["gpt", "claude"]``
+      names the labels up front, so columns and labels start with the first chunk.
+    - ``sanitize`` (default: on in a terminal) shows control characters in the model's text
+      as visible symbols (``␛``), so an answer cannot move the cursor, clear the screen or
+      retitle the terminal. In a pipe the text is written exactly as received.
     - A failure is shown as one line (``✗ Error: message``, with the characters kept) and the
       handle raises it; disposal shows ``■ stopped``.
     """
@@ -582,6 +607,8 @@ def console(
                 reasoning=reasoning,
                 refresh=refresh,
                 scheduler=scheduler,
+                sources=sources,
+                sanitize=sanitize,
             )
 
         return factory
@@ -596,6 +623,8 @@ def console(
         reasoning=reasoning,
         refresh=refresh,
         scheduler=scheduler,
+        sources=sources,
+        sanitize=sanitize,
     )
     source = observable
     if progress is not None:

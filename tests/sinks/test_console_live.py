@@ -322,7 +322,7 @@ COMPARE_CHILD = textwrap.dedent(
         async with iModel(provider="openai", model="a", name="gpt", base_url=url) as a, \\
                 iModel(provider="openai", model="b", name="claude", base_url=url) as b:
             merged = merge_labeled({"gpt": a.stream("hi"), "claude": b.stream("hi")})
-            await console(merged, labels="columns", stats=True)
+            await console(merged, labels="columns", stats=True, sources=["gpt", "claude"])
 
     asyncio.run(main())
     """
@@ -354,3 +354,13 @@ async def test_compare_side_by_side_in_a_pseudo_terminal(server: FakeProviderSer
     assert right_text.replace(" ", "") == right.replace(" ", "")
     stats = [row for row in rows if "📊 Stats" in row]
     assert len(stats) == 2 and rows.index(stats[0]) > header + len(columns)
+
+
+async def test_control_characters_in_the_answer_cannot_drive_the_terminal() -> None:
+    out = FakeTTY()
+    sink, _ = _live_sink(out, (60, 12), mode="raw")
+    evil = "safe\x1b[2J\x1b]0;pwned\x07\rover\x9b31m"
+    await SinkHandle(reactivex.from_iterable(["before\n", evil]), sink)
+    screen = _nonblank(_screen(out.getvalue(), 60, 12))
+    assert screen == ["before", "safe␛[2J␛]0;pwned␇␍over�31m"]
+    assert "\x1b[2J" not in out.getvalue()
