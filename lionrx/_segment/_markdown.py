@@ -43,7 +43,8 @@ class MarkdownBlockSplitter:
     A paragraph, quote or table ends at a blank line or where another block starts; a list item
     ends where the next item or another block starts, or at a blank line; a heading or rule
     ends with its line; a fenced code block ends with its closing fence. Blank lines after a
-    block belong to it. ``close()`` commits what is left.
+    block belong to it; the block is committed as soon as content follows them (even before
+    that line ends). ``close()`` commits what is left.
     """
 
     __slots__ = ("_partial", "_lines", "_kind", "_fence", "_after_blank")
@@ -68,7 +69,12 @@ class MarkdownBlockSplitter:
             nl = text.find("\n", start)
             if nl < 0:
                 if start < len(text):
-                    self._partial.append(text[start:])
+                    rest = text[start:]
+                    self._partial.append(rest)
+                    if self._after_blank and self._lines and not rest.isspace():
+                        # Content after the blank line(s): the open block cannot grow any more,
+                        # so commit it now rather than when this line ends.
+                        self._commit(out)
                 return out
             if self._partial:
                 self._partial.append(text[start : nl + 1])

@@ -215,9 +215,9 @@ class SentenceSegmenter:
             self._line_start = False
             self._i = k
             return True
+        # Flags are only cleared once the line is decided: a wait below re-examines the line.
         cut = self._blank or self._cut_next_line
-        self._blank = False
-        self._cut_next_line = False
+        heading = False
         if c in "`~" and k - s <= 3:
             r = k
             while r < n and buf[r] == c:
@@ -234,8 +234,7 @@ class SentenceSegmenter:
             if r == n:
                 return False
             if r - k <= 6 and buf[r] in " \t\n":
-                cut = True
-                self._cut_next_line = True
+                cut = heading = True
         elif c in "-*+":
             if k + 1 == n:
                 return False
@@ -251,6 +250,8 @@ class SentenceSegmenter:
                 return False
             if buf[r] in ".)" and buf[r + 1] in " \t":
                 cut = True
+        self._blank = False
+        self._cut_next_line = heading
         if cut and real_line:
             self._cut(s, out)
         self._line_start = False
@@ -296,7 +297,8 @@ class SentenceSegmenter:
         if run != ".":
             return True  # "?", "!", "...", "?!": an upper-case word after them starts anew
         buf = self._buf
-        lo = max(0, t - _MAX_LOOKBACK)
+        # The token cannot reach back before the sentence's start (where the buffer may begin).
+        lo = max(self._emitted, t - _MAX_LOOKBACK)
         ts = t
         while ts > lo and not buf[ts - 1].isspace():
             ts -= 1

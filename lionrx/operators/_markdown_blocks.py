@@ -40,11 +40,11 @@ def markdown_blocks() -> Operator:
 
     ::
 
-        text: -"# Hi\\n\\nSome "-"text.\\n\\n- a"-|
+        text: -"# Hi\\n\\nSome "----------"text.\\n\\n- a"--------------|
                 markdown_blocks()
-        out:  -U([], "# Hi\\n\\nSome ")
-              -------U([heading "# Hi\\n\\n", paragraph "Some text.\\n\\n"], "- a")
-              -U([list_item "- a"], "", final)-|
+        out:  -U([heading "# Hi\\n\\n"], "Some ")
+              ---------------------U([paragraph "Some text.\\n\\n"], "- a")
+              -------------------------------------------U([list_item "- a"], "", final)|
 
     One update per text chunk; a final update (``final=True``) commits the tail on completion,
     before a terminal event, and on error (then the error passes on). Blocks: paragraphs,
