@@ -6,13 +6,15 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lionrx.errors import OverloadedError
-from lionrx.events import Completed, Event, Failed, dump_event
+from lionrx.events import Completed, Event, Failed, TextDelta, dump_event
 from lionrx.services import iModel
 from lionrx.sinks import SinkHandle, file, load_recordings, record, tee
 from lionrx.sinks._handle import Sink
-from lionrx.testing import FakeProviderServer, Recording, Script
+from lionrx.testing import FakeProviderServer, Fault, Recording, Script
 
 CONFORMANCE = Path("/work/shared/conformance/streams")
 TEXT = "Streams are rivers of data. They flow one chunk at a time, and end once."
@@ -103,3 +105,30 @@ async def test_recorded_failure_replays_as_failure(
     assert str(replayed.value) == str(original.value)
     assert replayed.value.partial_text == original.value.partial_text
     assert calling.execution.error is not None
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(at_byte=st.integers(0, 1500), fmt=st.sampled_from(["text", "jsonl"]))
+async def test_a_dropped_connection_leaves_its_exact_prefix_on_disk(
+    server: FakeProviderServer, tmp_path_factory: pytest.TempPathFactory, at_byte: int, fmt: str
+) -> None:
+    path = tmp_path_factory.mktemp("drop") / f"answer.{fmt}"
+    server.queue(Script(text=TEXT * 3, chunk_size=5, fault=Fault.drop(at_byte)))
+    async with iModel(
+        provider="openai", model="m", base_url=server.openai_base_url, max_retries=0
+    ) as model:
+        handle = file(model.stream("hi"), path, format=fmt)  # type: ignore[call-overload]
+        outcome = await handle.wait()
+    assert isinstance(outcome, Failed)
+    received = outcome.partial.text
+    assert (TEXT * 3).startswith(received)
+    if fmt == "text":
+        assert path.read_text("utf-8") == received
+    else:
+        [stream] = load_recordings(path)
+        assert isinstance(stream.outcome, Failed)
+        assert stream.outcome.partial.text == received
+        texts = "".join(e.text for _, e in stream.events if isinstance(e, TextDelta))
+        assert texts == received
