@@ -58,6 +58,13 @@ def _model_flags(p: argparse.ArgumentParser, *, many: bool = False) -> None:
     g.add_argument("--temperature", type=float, help="sampling temperature")
     g.add_argument("--max-tokens", type=_positive_int, help="longest answer, in tokens")
     g.add_argument("--seed", type=int, help="sampling seed (local and OpenAI-compatible servers)")
+    g.add_argument(
+        "--max-retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="retries before an answer starts (connect errors, 429, 5xx; default 2)",
+    )
     f = p.add_argument_group("fake provider (tests and demos)")
     f.add_argument(
         "--fake",

@@ -110,6 +110,8 @@ class ModelFactory:
     """Set when ``--fake``: every model is an OpenAI-compatible model on the fake server."""
     defaults: dict[str, Any] = field(default_factory=dict)
     """Request parameters for every model (temperature, max_tokens, seed)."""
+    max_retries: int = 2
+    """Retries before an answer starts (HTTP providers)."""
     env: os._Environ[str] | dict[str, str] = field(default_factory=lambda: os.environ)
     built: list[iModel] = field(default_factory=list)
     notice: str | None = None
@@ -143,7 +145,13 @@ class ModelFactory:
         if choice.base_url and choice.provider != "local":
             kwargs["base_url"] = choice.base_url
         label = name or choice.model or choice.provider
-        model = iModel(provider=choice.provider, model=choice.model, name=label, **kwargs)
+        model = iModel(
+            provider=choice.provider,
+            model=choice.model,
+            name=label,
+            max_retries=self.max_retries,
+            **kwargs,
+        )
         self.built.append(model)
         if choice.notice:
             self.notice = choice.notice

@@ -52,6 +52,7 @@ async def model_factory(args: argparse.Namespace) -> AsyncIterator[ModelFactory]
         provider=getattr(args, "provider", None),
         base_url=getattr(args, "base_url", None),
         defaults=request_params(args),
+        max_retries=getattr(args, "max_retries", 2),
     )
     server = None
     if getattr(args, "fake", False):

@@ -203,6 +203,10 @@ def _make_llama(model_path: Path, options: dict[str, Any]) -> Any:
 
 _END = object()
 
+# Loading two models at once in two threads can kill the process inside llama.cpp (its
+# backend initialisation is not thread-safe): loads are serialised process-wide.
+_LOAD_LOCK = threading.Lock()
+
 
 @register_provider
 class LocalProvider(Provider):
@@ -240,7 +244,8 @@ class LocalProvider(Provider):
     def _load(self) -> Any:
         with self._load_lock:
             if self._llama is None:
-                self._llama = _make_llama(self.model_path, self.config.options)
+                with _LOAD_LOCK:
+                    self._llama = _make_llama(self.model_path, self.config.options)
             return self._llama
 
     async def load(self) -> None:

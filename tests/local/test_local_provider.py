@@ -226,3 +226,18 @@ async def test_invalid_gguf_is_a_clear_error(tmp_path: Path) -> None:
     assert isinstance(calling.execution.error, ConfigurationError)
     assert "could not load" in str(calling.execution.error)
     await model.aclose()
+
+
+async def test_two_models_load_and_answer_at_once(gguf: Path) -> None:
+    # Two models loaded concurrently (compare does this): loads are serialised, since two
+    # simultaneous llama.cpp loads can kill the process; generations then run side by side.
+    a = iModel(provider="local", name="a", **SETTINGS)
+    b = iModel(provider="local", name="b", **SETTINGS)
+    try:
+        await asyncio.gather(a.backend.load(), b.backend.load())  # type: ignore[attr-defined]
+        first, second = await asyncio.gather(a.invoke(PROMPT), b.invoke(PROMPT))
+    finally:
+        await a.aclose()
+        await b.aclose()
+    assert first.execution.response is not None and second.execution.response is not None
+    assert first.execution.response.text == second.execution.response.text != ""
