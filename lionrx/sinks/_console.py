@@ -23,7 +23,7 @@ from lionrx._segment import MarkdownBlock, MarkdownBlockSplitter, SentenceSegmen
 from lionrx.sinks._handle import Outcome, Sink, SinkHandle
 from lionrx.sinks._stats import format_progress, format_stats
 from lionrx.sinks._tee import SinkFactory
-from lionrx.sinks._terminal import LiveRegion, cell_width, terminal_size, wrap_rows
+from lionrx.sinks._terminal import LiveRegion, cell_width, fit, terminal_size, wrap_rows
 
 __all__ = ["ConsoleSink", "console"]
 
@@ -173,7 +173,7 @@ class ConsoleSink(Sink):
         assert region is not None
         width, budget = region.row_width, region.max_rows
         rows: list[str] = []
-        status = [line[:width] for line in self._status.values()]
+        status = [fit(line, width) for line in self._status.values()]
         budget -= len(status)
         if self._columns_active():
             rows = self._column_live_rows(budget)
@@ -231,9 +231,20 @@ class ConsoleSink(Sink):
                 lane.sentences = SentenceSegmenter()
             elif self.mode == "markdown" and self.region is not None and not self._merged():
                 lane.blocks = MarkdownBlockSplitter()
+            if len(self._lanes) == 2:
+                self._unmerge_markdown()
             if self._columns_active():
                 self._relayout()
         return lane
+
+    def _unmerge_markdown(self) -> None:
+        """A second source appeared: live markdown is for one answer, so the first source's
+        pending tail is shown as text and its text goes on plainly, labelled."""
+        for lane in list(self._lanes.values()):
+            if lane.blocks is not None:
+                pending, lane.blocks, lane.pending = lane.blocks.pending, None, ""
+                if pending:
+                    self._show(lane, pending)
 
     def _merged(self) -> bool:
         return len(self._lanes) > 1

@@ -364,3 +364,18 @@ async def test_control_characters_in_the_answer_cannot_drive_the_terminal() -> N
     screen = _nonblank(_screen(out.getvalue(), 60, 12))
     assert screen == ["before", "safe␛[2J␛]0;pwned␇␍over�31m"]
     assert "\x1b[2J" not in out.getvalue()
+
+
+async def test_markdown_turns_to_labelled_text_when_a_second_source_appears() -> None:
+    out = FakeTTY()
+    sink, _ = _live_sink(out, (60, 12), mode="markdown", labels="lines")
+    events: list[Event] = [
+        TextDelta(text="# Title\n\nfirst par", source="gpt"),
+        TextDelta(text="other", source="claude"),
+        TextDelta(text="agraph", source="gpt"),
+        Completed(response=Response(texts={0: "x"}), source="gpt"),
+        Completed(response=Response(texts={0: "other"}), source="claude"),
+    ]
+    await SinkHandle(reactivex.from_iterable(events), sink)
+    screen = _nonblank(_screen(out.getvalue(), 60, 12))
+    assert screen == ["# Title", "[gpt] first par", "[claude] other", "[gpt] agraph"]
