@@ -126,9 +126,9 @@ class Fault:
         return replace(self, split=tuple(sizes))
 
 
-def _ascii_cut(data: bytes, at: int) -> int:
-    # Cut only between ASCII bytes so that invalid_json is not also invalid UTF-8.
-    while at > 0 and (data[at - 1] >= 0x80 or data[at] >= 0x80 if at < len(data) else False):
+def _char_cut(data: bytes, at: int) -> int:
+    # Cut on a character boundary, so that invalid_json is not also invalid UTF-8.
+    while 0 < at < len(data) and 0x80 <= data[at] < 0xC0:
         at -= 1
     return at
 
@@ -191,11 +191,48 @@ class FaultPlan:
         return (0, action[1], action[2])
 
     def rewrite_frames(self, frames: list[Frame], keepalive: bytes, ctype: str) -> list[Frame]:
-        """Apply frame-level faults (garbage, invalid JSON/UTF-8, huge line)."""
+        """Apply event-level faults (garbage, invalid JSON/UTF-8, huge line).
+
+        The body is cut into events (SSE: after each blank line; NDJSON: after each line), the
+        fault is applied to event ``at_frame``, and the result is cut again at the original
+        write boundaries, pauses kept in place, so a recording keeps its network chunking.
+        """
         kind = self.fault.kind
         if kind not in ("garbage", "invalid_json", "invalid_utf8", "huge_line"):
             return frames
         ndjson = "ndjson" in ctype or "json" in ctype and "event-stream" not in ctype
+        sep = b"\n" if ndjson else b"\n\n"
+        body = b"".join(f for f in frames if isinstance(f, bytes))
+        events: list[Frame] = []
+        start = 0
+        while start < len(body):
+            end = body.find(sep, start)
+            end = len(body) if end < 0 else end + len(sep)
+            events.append(body[start:end])
+            start = end
+        changed = self._apply(events, ndjson)
+        new_body = b"".join(e for e in changed if isinstance(e, bytes))
+        if new_body == body:
+            return frames
+        # Re-cut at the original boundaries; the last write takes whatever length changed.
+        out: list[Frame] = []
+        pos = 0
+        last = max((i for i, f in enumerate(frames) if isinstance(f, bytes)), default=-1)
+        for i, f in enumerate(frames):
+            if not isinstance(f, bytes):
+                out.append(f)
+                continue
+            if i == last:
+                out.append(new_body[pos:])
+                pos = len(new_body)
+            else:
+                piece = new_body[pos : pos + len(f)]
+                out.append(piece)
+                pos += len(piece)
+        return out
+
+    def _apply(self, frames: list[Frame], ndjson: bool) -> list[Frame]:
+        kind = self.fault.kind
         candidates = [
             i for i, f in enumerate(frames) if isinstance(f, bytes) and b"{" in f and f.strip()
         ]
@@ -235,7 +272,7 @@ class FaultPlan:
         # invalid_json: keep the framing, cut the JSON payload in half
         if ndjson:
             payload = frame.rstrip(b"\r\n")
-            cut = _ascii_cut(payload, max(1, len(payload) // 2))
+            cut = _char_cut(payload, max(1, len(payload) // 2))
             out[idx] = payload[:cut] + b"\n"
         else:
             start = frame.find(b"data:")
@@ -244,7 +281,7 @@ class FaultPlan:
             start += 5
             end = frame.find(b"\n", start)
             end = len(frame) if end < 0 else end
-            cut = _ascii_cut(frame, start + max(2, (end - start) // 2))
+            cut = _char_cut(frame, start + max(2, (end - start) // 2))
             out[idx] = frame[:cut] + b"\n\n"
         return out
 
