@@ -188,6 +188,7 @@ class StreamHub:
         self.retry_ms = retry_ms
         self.splitter = splitter
         self._flights: dict[str, _Flight] = {}
+        self._readers: dict[str, list[web.Request]] = {}
 
     def in_flight(self, key: str) -> bool:
         """True while the pipeline under ``key`` is running."""
@@ -258,12 +259,17 @@ class StreamHub:
         flight = self._flights.get(key)
         if flight is not None:
             flight.attach()
+        readers = self._readers.setdefault(key, [])
+        readers.append(request)
         try:
             await response.write(f"retry: {self.retry_ms}\n\n".encode())
             await self._pump_until_disconnect(request, response, key, after)
         except ConnectionError:
             pass  # the client went away; detaching below starts the grace period
         finally:
+            readers[:] = [r for r in readers if r is not request]
+            if not readers:
+                self._readers.pop(key, None)
             if flight is not None:
                 flight.detach()
         with contextlib.suppress(ConnectionError):
@@ -308,6 +314,21 @@ class StreamHub:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                     await task
+
+    def disconnect_readers(self, key: str | None = None) -> int:
+        """Close the HTTP connections reading ``key`` (all keys when None), leaving the
+        pipelines running: browsers reconnect with ``Last-Event-ID`` and resume. For a
+        graceful hand-over to another server process sharing the store, and for tests.
+        Returns how many connections were closed."""
+        keys = list(self._readers) if key is None else [key]
+        closed = 0
+        for k in keys:
+            for request in list(self._readers.get(k, ())):
+                transport = request.transport
+                if transport is not None and not transport.is_closing():
+                    transport.close()
+                    closed += 1
+        return closed
 
     async def aclose(self) -> None:
         """Cancel every pipeline in flight (server shutdown) and close the store."""

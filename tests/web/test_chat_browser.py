@@ -1,0 +1,235 @@
+"""The chat page in headless Chromium against the fake provider: streaming, Stop, history,
+compare mode, resume after a dropped connection, keyboard and narrow screens."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import pytest
+from conftest import ChatServer, shot
+
+from lionrx.session import Session
+from lionrx.testing._server import Script
+
+pytestmark = pytest.mark.browser
+
+ANSWER = (
+    "Streams arrive one piece at a time and the page shows each piece as it comes.\n\n"
+    "A second paragraph follows the first, so that a block is committed while the answer "
+    "is still streaming and the tail keeps growing.\n\n"
+    "The third paragraph ends the answer with a final sentence."
+)
+
+
+async def open_chat(page: Any, chat: ChatServer) -> None:
+    await page.goto(chat.url + "/")
+    await page.wait_for_selector("body[data-ready=true]")
+
+
+async def send(page: Any, text: str) -> None:
+    await page.focus("#prompt")
+    await page.keyboard.type(text)
+    await page.keyboard.press("Enter")
+
+
+async def view_text(page: Any, key: str) -> str:
+    return str(await page.evaluate("(k) => window.lionrxChat.views[k].text()", key))
+
+
+async def first_key(page: Any, nth: int = 0) -> str:
+    box = page.locator(".answer[data-key]").nth(nth)
+    await box.wait_for()
+    return str(await box.get_attribute("data-key"))
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+async def test_answer_appears_progressively_with_live_stats(page: Any, chat: ChatServer) -> None:
+    chat.fake.queue(Script(text=ANSWER, chunk_size=4, delay=0.02, usage=(12, 40)))
+    await open_chat(page, chat)
+    await send(page, "Tell me about streams")
+    key = await first_key(page)
+    samples: list[str] = []
+    dom_samples: list[str] = []
+    stats_seen: list[str] = []
+    deadline = asyncio.get_running_loop().time() + 30
+    while await page.locator(f'.answer[data-key="{key}"].streaming').count():
+        assert asyncio.get_running_loop().time() < deadline, "the answer never finished"
+        samples.append(await view_text(page, key))
+        dom_samples.append(await page.locator(f'.answer[data-key="{key}"] .body').inner_text())
+        stats_seen.append(await page.locator(f'.answer[data-key="{key}"] .stats').inner_text())
+        if len(samples) == 8:
+            await page.screenshot(path=shot("chat-streaming"))
+        await asyncio.sleep(0.03)
+    final = await view_text(page, key)
+    assert final == ANSWER
+    partial = [s for s in samples if 0 < len(s) < len(ANSWER)]
+    assert partial, "the text must be visible before the stream ends"
+    assert all(ANSWER.startswith(s) for s in samples)
+    shown = [normalise(d) for d in dom_samples if d.strip()]
+    assert any(
+        0 < len(d) < len(normalise(ANSWER)) and normalise(ANSWER).startswith(d) for d in shown
+    ), "the DOM must hold a proper prefix while streaming"
+    assert normalise(await page.locator(f'.answer[data-key="{key}"] .body').inner_text()) == (
+        normalise(ANSWER)
+    )
+    # The stats bar updated while streaming: time to first token, tokens/s, chunks.
+    live = [s for s in stats_seen if re.search(r"TTFT \d+ ms · [\d.]+ tok/s · \d+ chunks", s)]
+    assert len({s for s in live}) > 1
+    final_stats = await page.locator(f'.answer[data-key="{key}"] .stats').inner_text()
+    assert f"{len(Script(text=ANSWER, chunk_size=4).text_chunks())} chunks" in final_stats
+    assert await page.locator(f'.answer[data-key="{key}"]').get_attribute("data-status") == (
+        "complete"
+    )
+    await page.screenshot(path=shot("chat-complete"))
+    assert page.errors == []
+
+
+async def test_stop_closes_upstream_and_keeps_the_partial_marked(
+    page: Any, chat: ChatServer
+) -> None:
+    long = " ".join(f"word{i}" for i in range(2000))
+    chat.fake.queue(Script(text=long, chunk_size=6, delay=0.02))
+    await open_chat(page, chat)
+    await send(page, "Say a lot")
+    key = await first_key(page)
+    await page.wait_for_function("(k) => window.lionrxChat.views[k].text().length > 60", arg=key)
+    await page.keyboard.press("Escape")  # keyboard-only Stop (the Stop button does the same)
+    await chat.fake.wait_for_disconnect(timeout=5)
+    box = page.locator(f'.answer[data-key="{key}"]')
+    await box.locator(".marker").wait_for()
+    assert "Stopped" in await box.locator(".marker").inner_text()
+    partial = await view_text(page, key)
+    assert 60 < len(partial) < len(long) and long.startswith(partial)
+    await page.screenshot(path=shot("chat-stopped"))
+    # The partial answer is in the session, marked incomplete; a reload shows it marked.
+    await page.reload()
+    await page.wait_for_selector("body[data-ready=true]")
+    stored = page.locator('.answer[data-status="incomplete"]')
+    await stored.wait_for()
+    assert "cancelled" in await stored.locator(".marker").inner_text()
+    assert normalise(await stored.locator(".body").inner_text()) == normalise(partial)
+    assert page.errors == []
+
+
+async def test_reload_shows_history_from_the_sqlite_session(page: Any, chat: ChatServer) -> None:
+    chat.fake.queue(
+        Script(text="First answer.", chunk_size=5), Script(text="Second answer.", chunk_size=5)
+    )
+    await open_chat(page, chat)
+    await send(page, "first question")
+    await page.locator('.answer[data-status="complete"]').first.wait_for()
+    await send(page, "second question")
+    await page.locator('.answer[data-status="complete"]').nth(1).wait_for()
+    url = page.url
+    assert "#c-" in url
+    await page.goto(chat.url + "/")  # a fresh load, then pick the conversation by its URL
+    await page.goto(url)
+    await page.reload()
+    await page.wait_for_selector("body[data-ready=true]")
+    await page.locator(".answer").nth(1).wait_for()
+    users = await page.locator(".turn .user").all_inner_texts()
+    answers = await page.locator(".answer .body").all_inner_texts()
+    assert users == ["first question", "second question"]
+    assert [normalise(a) for a in answers] == ["First answer.", "Second answer."]
+    options = await page.locator("#conversations option").all_inner_texts()
+    assert "first question" in options
+    await page.screenshot(path=shot("chat-history"))
+    # The conversation really is in the SQLite file.
+    conv = url.split("#", 1)[1]
+    session = Session.open(chat.session_path)
+    try:
+        texts = [session.messages[m].content.rendered for m in session.branches[conv].order]
+    finally:
+        session.close()
+    assert texts == ["first question", "First answer.", "second question", "Second answer."]
+
+
+async def test_compare_mode_streams_two_models_side_by_side(page: Any, chat: ChatServer) -> None:
+    a = "Answer from one model, streamed in small pieces."
+    b = "A different answer from the other model."
+    chat.fake.queue(
+        Script(text=a, chunk_size=3, delay=0.02), Script(text=b, chunk_size=3, delay=0.02)
+    )
+    await open_chat(page, chat)
+    await page.check("#compare")
+    await page.select_option("#model2", "beta")
+    await send(page, "Compare yourselves")
+    k1, k2 = await first_key(page, 0), await first_key(page, 1)
+    await page.wait_for_timeout(150)
+    await page.screenshot(path=shot("chat-compare-streaming"))
+    await page.locator('.answer[data-status="complete"]').nth(1).wait_for()
+    texts = {await view_text(page, k1), await view_text(page, k2)}
+    assert texts == {a, b}
+    labels = await page.locator(".answer .model").all_inner_texts()
+    assert labels == ["alpha", "beta"]
+    requested = sorted(r.json["model"] for r in chat.fake.requests)
+    assert requested == ["alpha", "beta"]
+    # Side by side on a wide screen, stacked on a narrow one.
+    boxes = [await page.locator(".answer").nth(i).bounding_box() for i in (0, 1)]
+    assert boxes[0]["y"] == boxes[1]["y"] and boxes[0]["x"] < boxes[1]["x"]
+    await page.screenshot(path=shot("chat-compare"))
+    await page.set_viewport_size({"width": 375, "height": 740})
+    boxes = [await page.locator(".answer").nth(i).bounding_box() for i in (0, 1)]
+    assert boxes[1]["y"] > boxes[0]["y"]
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, "no horizontal scrolling on a narrow screen"
+    await page.screenshot(path=shot("chat-compare-narrow"), full_page=True)
+
+
+async def test_dropped_connection_resumes_with_last_event_id(page: Any, chat: ChatServer) -> None:
+    words = " ".join(f"w{i}" for i in range(600))
+    script = Script(text=words, chunk_size=5, delay=0.01)
+    chat.fake.queue(script)
+    requests: list[Any] = []
+
+    def on_request(request: Any) -> None:
+        if "/api/streams/" in request.url and request.method == "GET":
+            requests.append(request)
+
+    page.on("request", on_request)
+    await open_chat(page, chat)
+    await send(page, "Count")
+    key = await first_key(page)
+    for _ in range(2):
+        await page.wait_for_function(
+            "([k, n]) => window.lionrxChat.views[k].text().length > n",
+            arg=[key, 300 + 900 * _],
+        )
+        assert chat.hub.disconnect_readers(key) == 1
+    await page.locator(f'.answer[data-key="{key}"][data-status="complete"]').wait_for(timeout=30000)
+    assert await view_text(page, key) == words
+    chunks = await page.evaluate("(k) => window.lionrxChat.views[k].chunks.length", key)
+    assert chunks == len(script.text_chunks()), "no chunk lost or repeated"
+    reconnects = [(await r.all_headers()).get("last-event-id", "") for r in requests]
+    assert len(reconnects) == 3 and reconnects[0] == ""
+    assert all(r.startswith(key + ":") for r in reconnects[1:])
+    assert len(chat.fake.requests) == 1, "a resume must not send a second upstream request"
+    stats = await page.locator(f'.answer[data-key="{key}"] .stats').inner_text()
+    assert "2 reconnects" in stats
+    await page.screenshot(path=shot("chat-resumed"))
+
+
+async def test_keyboard_only(page: Any, chat: ChatServer) -> None:
+    chat.fake.queue(Script(text="Keyboard answer.", chunk_size=4))
+    await open_chat(page, chat)
+    focused = []
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        focused.append(await page.evaluate("document.activeElement.id"))
+    for needed in ("conversations", "new", "model", "compare", "prompt", "send"):
+        assert needed in focused, f"#{needed} is not reachable with Tab"
+    await page.focus("#prompt")
+    await page.keyboard.type("hello")
+    await page.keyboard.press("Shift+Enter")
+    await page.keyboard.type("there")
+    assert await page.input_value("#prompt") == "hello\nthere"
+    await page.keyboard.press("Enter")
+    await page.locator('.answer[data-status="complete"]').wait_for()
+    assert await page.locator(".turn .user").inner_text() == "hello\nthere"
