@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -407,6 +407,7 @@ class Session:
         context: Any = None,
         images: Sequence[str] = (),
         persist_interval: float = 1.0,
+        pipe: Sequence[Callable[[Observable[Any]], Observable[Any]]] = (),
         **kwargs: Any,
     ) -> Observable[Event]:
         """A streamed turn: the model's event Observable, recorded in ``branch``.
@@ -416,7 +417,10 @@ class Session:
         default: the only registered model), and records the answer with the history sink
         (`lionrx.sinks.history`): complete on `Completed`, incomplete with the reason on
         failure or disposal, and persisted while it streams at most every
-        ``persist_interval`` seconds. ``kwargs`` go to ``imodel.stream`` (temperature, ...).
+        ``persist_interval`` seconds. ``pipe`` applies event operators to the model's stream
+        before it is recorded, e.g. ``pipe=[operators.timeout(idle=10)]`` so that a timeout is
+        recorded as one (reason ``timeout``). ``kwargs`` go to ``imodel.stream`` (temperature,
+        ...).
         """
         from lionrx.session._turn import stream_turn
 
@@ -428,6 +432,7 @@ class Session:
             context=context,
             images=images,
             persist_interval=persist_interval,
+            pipe=pipe,
             kwargs=kwargs,
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import reactivex
@@ -41,6 +41,7 @@ def stream_turn(
     context: Any,
     images: Sequence[str],
     persist_interval: float,
+    pipe: Sequence[Callable[[Observable[Any]], Observable[Any]]],
     kwargs: dict[str, Any],
 ) -> Observable[Event]:
     """See `Session.stream`."""
@@ -59,7 +60,10 @@ def stream_turn(
         chat = chat_for_model(model, session.messages, target)
         # One request shared by the history sink and the caller: the sink subscribes first,
         # so the branch already holds the answer when the caller sees the terminal event.
-        published = model.stream(messages=chat, **kwargs).pipe(ops.publish())
+        source: Observable[Any] = model.stream(messages=chat, **kwargs)
+        for operator in pipe:
+            source = operator(source)
+        published = source.pipe(ops.publish())
         sink = HistorySink(
             session,
             target,

@@ -353,3 +353,74 @@ async def test_history_of_merged_multi_model_stream(
     assert by_source["down"].error is not None
     assert by_source["down"].error["type"] == "APIConnectionError"
     assert set(handle.outcomes) == {"fast", "claude", "down"}
+
+
+async def test_timeout_is_recorded_as_timeout(
+    server: FakeProviderServer, make_model: ModelFactory
+) -> None:
+    """A stalled server: the timeout operator in the turn's pipe fails the stream, the partial
+    answer is recorded with reason ``timeout`` and the connection is closed."""
+    from lionrx import operators
+    from lionrx.errors import StreamTimeout
+
+    session = Session()
+    session.services.register(make_model("openai", name="m"))
+    server.queue(
+        Script(
+            text="Before the stall. After it.",
+            chunk_size=6,
+            fault=Fault.stall(at_byte=900, seconds=30),
+        )
+    )
+    stream = session.stream(None, "hi", imodel="m", pipe=[operators.timeout(idle=0.3)])
+    with pytest.raises(StreamTimeout):
+        await SinkHandle(stream, Sink())
+    answer = _answer(session, "default")
+    assert (answer.status, answer.incomplete_reason) == ("incomplete", "timeout")
+    text = answer.assistant_response
+    assert (
+        text
+        and "Before the stall. After it.".startswith(text)
+        and text != "Before the stall. After it."
+    )
+    assert answer.error is not None and answer.error["which"] == "idle"
+    for _ in range(100):
+        if server.disconnects:
+            break
+        await asyncio.sleep(0.01)
+    assert server.disconnects == 1
+
+    # communicate(timeout=...) does the same for the whole answer.
+    server.queue(Script(text="slow " * 50, delay=0.05))
+    with pytest.raises(StreamTimeout):
+        await communicate(session, None, {"instruction": "again", "imodel": "m", "timeout": 0.3})
+    answer = _answer(session, "default")
+    assert (answer.status, answer.incomplete_reason) == ("incomplete", "timeout")
+    assert answer.error is not None and answer.error["which"] == "total"
+
+
+async def test_history_with_merge_labeled_into_branches(
+    server: FakeProviderServer, make_model: ModelFactory
+) -> None:
+    """Section 6's parallel models, recorded: each label into its own branch."""
+    from lionrx import operators
+    from lionrx.sinks import history
+
+    session = Session()
+    gpt, claude = make_model("openai"), make_model("anthropic")
+    server.default = Script(text="same answer", delay=0.002)
+    question = [{"role": "user", "content": "hi"}]
+    branches = {"gpt": session.create_branch("gpt"), "claude": session.create_branch("claude")}
+    merged = operators.merge_labeled(
+        {"gpt": gpt.stream(messages=question), "claude": claude.stream(messages=question)}
+    )
+    await history(session, branches, merged)
+    for label, branch in branches.items():
+        [mid] = branch.order
+        content = session.messages[mid].content
+        assert isinstance(content, AssistantResponseContent)
+        assert (content.source, content.assistant_response, content.status) == (
+            label,
+            "same answer",
+            "complete",
+        )
