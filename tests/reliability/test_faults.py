@@ -4,7 +4,9 @@ outcome, nothing after it, the exact text received before a fault, and nothing l
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reliability_helpers import (
@@ -45,6 +47,13 @@ faults = st.one_of(
 TEXT_PRESERVING = {"none", "drop", "stall", "garbage", "trickle", "invalid_json"}
 
 fault_counts: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_fault_counts() -> Iterator[None]:
+    """Print how many streams each fault kind was tried on (``pytest -s``)."""
+    yield
+    print("\nfault kinds tried:", dict(sorted(fault_counts.items())))
 
 
 async def check_fault(
@@ -102,7 +111,7 @@ def check_trace(
 
 
 @settings(
-    max_examples=120,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

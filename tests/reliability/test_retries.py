@@ -55,7 +55,7 @@ def retryable(case: dict[str, object]) -> bool:
     return int(case["status"]) in (429, 500, 502, 503, 529) and "insufficient_quota" not in body  # type: ignore[call-overload]
 
 
-@pytest.mark.parametrize("retry_after", [None, "0.2"], ids=["no-retry-after", "retry-after"])
+@pytest.mark.parametrize("retry_after", [None, "0.5"], ids=["no-retry-after", "retry-after"])
 @pytest.mark.parametrize("case", ERRORS, ids=[c["id"] for c in ERRORS])
 async def test_http_errors_retry_only_when_they_should(
     fake_server: FakeProviderServer, case: dict[str, object], retry_after: str | None
@@ -74,11 +74,11 @@ async def test_http_errors_retry_only_when_they_should(
         headers = {k: v for k, v in dict(case["headers"]).items() if k != "retry-after"}  # type: ignore[call-overload]
         hint = retry_delay_from(headers, json.dumps(case.get("body")))
         if retry_after:
-            assert gap >= 0.2 - 0.01  # the server's retry-after was honoured
+            assert gap >= 0.5 - 0.01  # the server's retry-after was honoured
         elif hint is not None:
             assert gap >= hint - 0.01  # the provider's own hint ("try again in 8.764s")
         else:
-            assert gap < 0.2  # our own (short) backoff
+            assert gap < 0.45  # our own (short) backoff
     else:
         assert isinstance(outcome, Failed), outcome
         assert len(fake_server.requests) == 1

@@ -196,7 +196,6 @@ async def test_chunks_arrive_progressively(fake_server: FakeProviderServer) -> N
                 if b'"content":"' in piece and b'"content":""' not in piece:
                     arrivals.append(time.monotonic() - t0)
     assert len(arrivals) == 4
-    assert arrivals[0] < 0.3
     assert arrivals[-1] - arrivals[0] >= 0.4  # spread over the delays, not one burst
 
 
