@@ -193,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return asyncio.run(_runner(args.command)(args))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print(file=sys.stderr)
         return 130
     except LionrxError as exc:

@@ -145,7 +145,16 @@ async def present(
     else:
         handles = (display(observable),)
 
+    task = asyncio.current_task()
+    presses = 0
+
     def stop() -> None:
+        # First Ctrl-C: stop the answer (connection closed, partial kept). A second one while
+        # that is still winding down gives up on it.
+        nonlocal presses
+        presses += 1
+        if presses > 1 and task is not None:
+            task.cancel()
         for handle in handles:
             handle.dispose()
 

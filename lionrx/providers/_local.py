@@ -24,7 +24,7 @@ from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from lionrx._errors import ConfigurationError, LionrxError
+from lionrx._errors import BadRequestError, ConfigurationError, LionrxError
 from lionrx._events import Event, Finish, Start, TextDelta, Usage
 from lionrx.providers._base import Provider, ProviderConfig, register_provider
 
@@ -383,6 +383,12 @@ class LocalProvider(Provider):
                 elif kind == "error":
                     if isinstance(payload, LionrxError):
                         raise payload
+                    if isinstance(payload, ValueError) and "context window" in str(payload):
+                        raise BadRequestError(
+                            f"{payload}: the conversation is too long for the model's context; "
+                            "start a new branch, or load the model with a larger n_ctx=",
+                            provider="local",
+                        ) from payload
                     raise LionrxError(
                         f"local model failed: {type(payload).__name__}: {payload}",
                         provider="local",

@@ -173,3 +173,23 @@ def test_bad_flag_values_are_usage_errors(flag: str, lionrx_run: Callable[..., A
     done = lionrx_run("run", "x", "--fake", flag, "0")
     assert done.returncode == 2
     assert "not a positive integer" in done.stderr
+
+
+def test_ctrl_c_stops_the_local_model_promptly(spawn: Callable[..., Any]) -> None:
+    import time
+
+    child = spawn(
+        "run", "Write a very long story about the sea.", "--max-tokens", "500", timeout=120
+    )
+    child.expect(r"using the local model .*choose\)\r?\n")
+    child.expect(r"\w+ \w+ \w+")  # the story has started
+    child.sendintr()
+    started = time.monotonic()
+    child.expect(r"stopped \((\d+) characters kept\)")
+    kept = int(child.match.group(1))
+    child.expect(pexpect.EOF)
+    child.close()
+    # Generation stopped at once (500 tokens would take several seconds), and the exit says so.
+    assert time.monotonic() - started < 3.0
+    assert child.exitstatus == 130
+    assert kept > 0

@@ -11,7 +11,7 @@ import pytest
 from reactivex import operators as ops
 
 from lionrx import operators
-from lionrx._errors import ConfigurationError
+from lionrx._errors import BadRequestError, ConfigurationError
 from lionrx._events import Completed, Failed, Finish, Start, TextDelta, Usage
 from lionrx.services import EventStatus, iModel
 
@@ -241,3 +241,15 @@ async def test_two_models_load_and_answer_at_once(gguf: Path) -> None:
         await b.aclose()
     assert first.execution.response is not None and second.execution.response is not None
     assert first.execution.response.text == second.execution.response.text != ""
+
+
+async def test_prompt_longer_than_the_context_is_a_clear_error() -> None:
+    model = iModel(provider="local", n_ctx=256)
+    try:
+        calling = await model.invoke("word " * 400, max_tokens=4)
+    finally:
+        await model.aclose()
+    assert calling.execution.status == EventStatus.FAILED
+    error = calling.execution.error
+    assert isinstance(error, BadRequestError)
+    assert "too long for the model's context" in str(error)
