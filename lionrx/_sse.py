@@ -148,8 +148,13 @@ class SSEDecoder:
     def _lines(self, lines: list[str]) -> list[ServerSentEvent]:
         out: list[ServerSentEvent] = []
         data = self._data
+        # The block state lives in locals for the loop and is stored back once at the end.
+        event_type = self._event
+        retry = self._retry
+        last_id = self.last_event_id
         for line in lines:
-            # The hot cases first: provider streams are almost only "data: ..." and blank lines.
+            # The hot cases first: provider streams are almost only "data: ...", blank and
+            # "event: ..." lines.
             if line.startswith("data: "):
                 data.append(line[6:])
                 continue
@@ -161,16 +166,19 @@ class SSEDecoder:
                         _new_event(
                             ServerSentEvent,
                             (
-                                self._event or "message",
+                                event_type or "message",
                                 "\n".join(data),  # one value: returns it, no copy
-                                self.last_event_id,
-                                self._retry,
+                                last_id,
+                                retry,
                             ),
                         )
                     )
                     data.clear()
-                self._event = ""
-                self._retry = None
+                event_type = ""
+                retry = None
+                continue
+            if line.startswith("event: "):
+                event_type = line[7:]
                 continue
             colon = line.find(":")
             if colon == 0:
@@ -187,13 +195,16 @@ class SSEDecoder:
             if name == "data":
                 data.append(value)
             elif name == "event":
-                self._event = value
+                event_type = value
             elif name == "id":
                 if "\0" not in value:
-                    self.last_event_id = value
+                    last_id = value
             elif name == "retry":
-                retry = _parse_retry(value)
-                if retry is not None:
-                    self._retry = retry
-                    self.reconnection_time = retry
+                parsed = _parse_retry(value)
+                if parsed is not None:
+                    retry = parsed
+                    self.reconnection_time = parsed
+        self._event = event_type
+        self._retry = retry
+        self.last_event_id = last_id
         return out
