@@ -12,7 +12,12 @@ from lionrx import Completed, Failed, LionrxError, Session
 from lionrx.errors import APIConnectionError, ServerError
 from lionrx.operations import communicate
 from lionrx.services import iModel
-from lionrx.session import AssistantResponseContent, Message, prepare_messages_for_chat
+from lionrx.session import (
+    AssistantResponseContent,
+    InstructionContent,
+    Message,
+    prepare_messages_for_chat,
+)
 from lionrx.sinks import Sink, SinkHandle
 from lionrx.testing import ErrorReply, FakeProviderServer, Fault, Script
 
@@ -424,3 +429,16 @@ async def test_history_with_merge_labeled_into_branches(
             "same answer",
             "complete",
         )
+
+
+async def test_imodel_takes_messages_directly(
+    server: FakeProviderServer, make_model: ModelFactory
+) -> None:
+    session = Session()
+    model = make_model("openai")
+    branch = session.create_branch("b")
+    session.add_message(Message(content=InstructionContent(instruction="Hi")), branches=branch)
+    server.queue(Script(text="Hello"))
+    chunks = [c async for c in model.invoke_stream(messages=branch.messages)]
+    assert "".join(chunks) == "Hello"
+    assert server.requests[0].json["messages"] == [{"role": "user", "content": "Hi"}]
