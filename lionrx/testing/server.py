@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import sys
 
+from lionrx.testing._chaos import Fault
 from lionrx.testing._server import FakeProviderServer, Recording, Reply, Script
 
-__all__ = ["main"]
+__all__ = ["main", "parse_fault"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,7 +38,47 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="characters per text chunk (bytes per write for --recording; 'random' allowed)",
     )
+    p.add_argument(
+        "--keepalive-every",
+        type=float,
+        default=None,
+        help="seconds between keep-alives while the server waits (--delay, --first-delay)",
+    )
+    p.add_argument(
+        "--fault",
+        type=parse_fault,
+        default=None,
+        metavar="KIND[:ARG...]",
+        help="misbehave: drop:K, stall:K:SECONDS, keepalive_only[:SECONDS], garbage[:I], "
+        "invalid_json[:I], invalid_utf8[:I], huge_line[:SIZE], trickle[:DELAY], "
+        "close_before_headers, wrong_content_type[:TYPE]",
+    )
     return p
+
+
+def parse_fault(spec: str) -> Fault:
+    """A `Fault` from ``KIND[:ARG...]`` (the ``--fault`` option)."""
+    kind, *args = spec.split(":", 2) if spec.startswith("wrong_content_type") else spec.split(":")
+    try:
+        if kind == "drop":
+            return Fault.drop(int(args[0]))
+        if kind == "stall":
+            return Fault.stall(int(args[0]), float(args[1]))
+        if kind == "keepalive_only":
+            return Fault.keepalive_only(float(args[0]) if args else math.inf)
+        if kind in ("garbage", "invalid_json", "invalid_utf8"):
+            return getattr(Fault, kind)(int(args[0]) if args else 1)  # type: ignore[no-any-return]
+        if kind == "huge_line":
+            return Fault.huge_line(int(args[0]) if args else 4 * 1024 * 1024)
+        if kind == "trickle":
+            return Fault.trickle(float(args[0]) if args else 0.0)
+        if kind == "close_before_headers":
+            return Fault.close_before_headers()
+        if kind == "wrong_content_type":
+            return Fault.wrong_content_type(args[0] if args else "text/html; charset=utf-8")
+    except (IndexError, ValueError):
+        raise argparse.ArgumentTypeError(f"bad arguments in fault {spec!r}") from None
+    raise argparse.ArgumentTypeError(f"unknown fault {kind!r}")
 
 
 def _reply(args: argparse.Namespace) -> Reply:
@@ -44,12 +86,19 @@ def _reply(args: argparse.Namespace) -> Reply:
         size: int | str | None = args.chunk_size
         if size is not None and size != "random":
             size = int(size)
-        return Recording(args.recording, chunk_size=size, delay=args.delay)  # type: ignore[arg-type]
+        return Recording(
+            args.recording,
+            chunk_size=size,  # type: ignore[arg-type]
+            delay=args.delay,
+            fault=args.fault,
+        )
     return Script(
         text=args.text,
         chunk_size=int(args.chunk_size) if args.chunk_size else None,
         delay=args.delay,
         first_delay=args.first_delay,
+        keepalive_every=args.keepalive_every,
+        fault=args.fault,
     )
 
 

@@ -161,3 +161,61 @@ async def test_server_close_is_not_a_client_disconnect() -> None:
             await resp.read()
         resp.close()
     assert server.disconnects == 0 and server.responses[-1].outcome == "server_closed"
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("drop:300", Fault.drop(300)),
+        ("stall:10:0.5", Fault.stall(10, 0.5)),
+        ("keepalive_only", Fault.keepalive_only()),
+        ("keepalive_only:2", Fault.keepalive_only(2.0)),
+        ("garbage:3", Fault.garbage(3)),
+        ("invalid_json", Fault.invalid_json(1)),
+        ("invalid_utf8:0", Fault.invalid_utf8(0)),
+        ("huge_line:1000", Fault.huge_line(1000)),
+        ("trickle:0.01", Fault.trickle(0.01)),
+        ("close_before_headers", Fault.close_before_headers()),
+        (
+            "wrong_content_type:text/plain; charset=x",
+            Fault.wrong_content_type("text/plain; charset=x"),
+        ),
+    ],
+)
+def test_command_line_fault_specs(spec: str, expected: Fault) -> None:
+    from lionrx.testing.server import parse_fault
+
+    assert parse_fault(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["nope", "drop", "stall:1", "drop:x"])
+def test_bad_fault_specs_are_refused(spec: str) -> None:
+    import argparse
+
+    from lionrx.testing.server import parse_fault
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse_fault(spec)
+
+
+def test_command_line_serves_a_fault() -> None:
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lionrx.testing.server", "--fault", "wrong_content_type:text/html"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        req = urllib.request.Request(url + "/v1/chat/completions", data=b'{"stream": true}')
+        with urllib.request.urlopen(req) as r:
+            assert r.headers["Content-Type"] == "text/html"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
