@@ -170,3 +170,45 @@ def test_session_sqlite_round_trip(
                 for b in again.branches.values()
             }
             assert got == expected_branches
+
+
+@given(st.lists(conversation_messages, max_size=10))
+@settings(max_examples=100, deadline=None)
+def test_anthropic_shape_alternates_and_keeps_every_text(msgs: list[Message]) -> None:
+    """Any conversation: Anthropic turns alternate, and every text, tool call and tool result
+    is there, in order."""
+    from lionrx.session import prepare_anthropic_chat, prepare_messages_for_chat
+
+    chat = prepare_anthropic_chat(msgs)
+    roles = [m["role"] for m in chat["messages"]]
+    assert all(a != b for a, b in zip(roles, roles[1:], strict=False))
+    assert chat["system"] is None  # system prompts live on branches, not in this list
+
+    def pieces(blocks: Any) -> list[str]:
+        if isinstance(blocks, str):
+            return [blocks]
+        out = []
+        for block in blocks:
+            if block["type"] == "text":
+                out.append(block["text"])
+            elif block["type"] == "tool_result":
+                out.append(block["content"])
+            elif block["type"] == "tool_use":
+                out.append(f"tool:{block['id']}")
+        return out
+
+    got = [p for m in chat["messages"] for p in pieces(m["content"])]
+    expected: list[str] = []
+    for m in prepare_messages_for_chat(msgs):
+        if m["role"] == "tool":
+            expected.append(m["content"])
+            continue
+        content = m["content"]
+        if isinstance(content, list):
+            expected += [
+                part["text"] for part in content if part["type"] == "text" and part["text"]
+            ]
+        elif content:
+            expected.append(content)
+        expected += [f"tool:{call['id']}" for call in m.get("tool_calls", ())]
+    assert got == expected
