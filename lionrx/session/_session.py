@@ -134,7 +134,9 @@ class Session:
         With several sessions in the file pass ``session_id`` (default: the oldest). With
         ``recover`` (default), answers left ``in_progress`` by a process that died mid-stream
         are marked ``incomplete`` with reason ``interrupted`` — their partial text kept. Open a
-        file from one process at a time.
+        file from one process at a time (a second process would take a live answer for an
+        interrupted one, until its writer's next write). The session's ``name`` and
+        ``metadata`` are stored when it is created.
         """
         store = SqliteStore(path)
         try:
@@ -161,8 +163,6 @@ class Session:
                     session.id = wanted
                 store.create_session(session.id, session.name, session.created_at, session.metadata)
                 session._store = store
-                for branch in session._branches.values():
-                    store.save_branch(session.id, branch)
             if recover:
                 for message in list(store.in_progress(session.id)):
                     content = message.content
