@@ -131,6 +131,8 @@ def _run(
     items: list[Any] = (
         list(chunks) if shape == "text" else event_input(chunks, channels=channels, fail=fail)
     )
+    if error is not None and shape == "events":
+        items = items[:-1]  # an event stream that errors has no terminal event
     gap = gaps if isinstance(gaps, int) or gaps else 10
     notes = messages(items, gap=gap, error=error, complete=complete)
     return run_virtual(make, notes, disposed=disposed)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from operators_helpers import collect
 from reactivex import Observable
 from reactivex.testing import ReactiveTest
@@ -12,8 +14,19 @@ from lionrx._errors import ProviderStreamError
 from lionrx._events import Completed, Failed, Response, Start, TextDelta
 from lionrx.operators import FALLBACK_CONTINUE, FALLBACK_RESTART, fallback_mode
 from lionrx.services import iModel
-from lionrx.testing import FakeProviderServer, Fault, Script, run_virtual
-from lionrx.testing._laws import check_dispose_propagates, check_lossless
+from lionrx.testing import (
+    FakeProviderServer,
+    Fault,
+    Script,
+    check_deterministic,
+    check_dispose_propagates,
+    check_lossless,
+    check_one_terminal,
+    check_order,
+    chunkings,
+    run_virtual,
+    texts,
+)
 
 on_next, on_completed, on_error = (
     ReactiveTest.on_next,
@@ -186,3 +199,20 @@ async def test_end_to_end_continuation(model: iModel, fake_server: FakeProviderS
     prefix = sent[-1]["content"]
     assert sent[-1]["role"] == "assistant" and prefix and text == prefix + " THE END."
     assert result.items[-1].kind == "completed" and result.items[-1].response.text == text
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_laws_under_any_chunking(data: st.DataObject) -> None:
+    chunks = [c for c in data.draw(chunkings(data.draw(texts(max_size=60)))) if c]
+
+    def make(s):  # type: ignore[no-untyped-def]
+        return lambda src: ops.fallback(src, lambda prefix: src)
+
+    check_lossless(make, chunks, shape="events", channels=2)
+    check_order(make, chunks)
+    check_one_terminal(make, chunks, shape="events")
+    check_one_terminal(make, chunks, shape="events", fail=True)
+    check_deterministic(make, chunks, shape="events")
+    if chunks:
+        check_dispose_propagates(make, chunks, shape="events")

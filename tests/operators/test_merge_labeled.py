@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from operators_helpers import collect
 from reactivex.testing import ReactiveTest
 
@@ -9,8 +11,19 @@ from lionrx import operators as ops
 from lionrx._errors import ProviderStreamError, StreamCancelled
 from lionrx._events import Completed, Failed, Response, Start, TextDelta
 from lionrx.services import iModel
-from lionrx.testing import ErrorReply, FakeProviderServer, Script, run_virtual
-from lionrx.testing._laws import check_dispose_propagates, check_lossless
+from lionrx.testing import (
+    ErrorReply,
+    FakeProviderServer,
+    Script,
+    check_deterministic,
+    check_dispose_propagates,
+    check_lossless,
+    check_one_terminal,
+    check_order,
+    chunkings,
+    run_virtual,
+    texts,
+)
 
 on_next, on_completed, on_error = (
     ReactiveTest.on_next,
@@ -148,3 +161,20 @@ async def test_end_to_end_two_servers(model: iModel, fake_server: FakeProviderSe
     gpt_text = "".join(e.text for e in result.items if e.kind == "text" and e.source == "gpt")
     assert gpt_text == "GPT says hello."
     assert {e.source for e in result.items} == {"gpt", "claude"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_laws_under_any_chunking(data: st.DataObject) -> None:
+    chunks = [c for c in data.draw(chunkings(data.draw(texts(max_size=60)))) if c]
+
+    def make(s):  # type: ignore[no-untyped-def]
+        return lambda src: ops.merge_labeled({"law": src})
+
+    check_lossless(make, chunks, shape="events", channels=2)
+    check_order(make, chunks)
+    check_one_terminal(make, chunks, shape="events")
+    check_one_terminal(make, chunks, shape="events", fail=True)
+    check_deterministic(make, chunks, shape="events")
+    if chunks:
+        check_dispose_propagates(make, chunks, shape="events")

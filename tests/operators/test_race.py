@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from operators_helpers import collect
 from reactivex.testing import ReactiveTest
 
@@ -10,8 +12,19 @@ from lionrx import operators as ops
 from lionrx._errors import ProviderStreamError
 from lionrx._events import Completed, Failed, KeepAlive, Response, Start, TextDelta
 from lionrx.services import iModel
-from lionrx.testing import FakeProviderServer, Script, run_virtual
-from lionrx.testing._laws import check_dispose_propagates, check_lossless
+from lionrx.testing import (
+    FakeProviderServer,
+    Script,
+    check_deterministic,
+    check_dispose_propagates,
+    check_flush_on_error,
+    check_lossless,
+    check_one_terminal,
+    check_order,
+    chunkings,
+    run_virtual,
+    texts,
+)
 
 on_next, on_completed, on_error = (
     ReactiveTest.on_next,
@@ -145,3 +158,23 @@ async def test_end_to_end_loser_connection_closed(
     assert result.items[-1].kind == "completed" and result.items[-1].source == "fast"
     assert "".join(e.text for e in result.items if e.kind == "text") == "fast answer"
     await fake_server.wait_for_disconnect()  # the slow model's request was cancelled
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_laws_under_any_chunking(data: st.DataObject) -> None:
+    chunks = [c for c in data.draw(chunkings(data.draw(texts(max_size=60)))) if c]
+
+    def make(s):  # type: ignore[no-untyped-def]
+        return lambda src: ops.race(src)
+
+    check_lossless(make, chunks, shape="events", channels=2)
+    check_order(make, chunks)
+    check_one_terminal(make, chunks, shape="events")
+    check_one_terminal(make, chunks, shape="events", fail=True)
+    check_deterministic(make, chunks, shape="events")
+    if chunks:
+        check_dispose_propagates(make, chunks, shape="events")
+    check_lossless(make, chunks, shape="text")
+    check_flush_on_error(make, chunks, shape="text")
+    check_flush_on_error(make, chunks, shape="events")
