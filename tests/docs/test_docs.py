@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import asyncio
 import re
+import sys
 import textwrap
+from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,14 @@ def _self_contained() -> list[tuple[str, int, str]]:
 
 @pytest.mark.parametrize(("page", "index", "code"), _self_contained(), ids=lambda v: str(v)[:40])
 async def test_self_contained_block_runs(page: str, index: int, code: str) -> None:
+    if "asyncio.run(" in code:  # a whole program: run it as one
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, stdout=PIPE, stderr=PIPE, cwd=ROOT
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+        assert out, "the program printed nothing"
+        return
     source = "async def __block():\n" + textwrap.indent(code, "    ") + "\n    return locals()\n"
     namespace: dict[str, object] = {}
     exec(compile(source, f"{page}#{index}", "exec"), namespace)
