@@ -160,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="1 = recorded timing, 10 = ten times faster, 0 = at once",
     )
+    replay.add_argument("--index", type=int, help="which recording of the file (default: first)")
+    replay.add_argument("--source", help="the label to replay from a recorded comparison")
     _display_flags(replay)
 
     sub.add_parser("web", help="serve the browser chat page (lionrx web --help)", add_help=False)

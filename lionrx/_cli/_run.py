@@ -207,7 +207,12 @@ async def replay_command(args: argparse.Namespace) -> int:
     """``lionrx replay FILE``: a recording played back through the same pipeline."""
     from lionrx.services import iModel
 
-    model = iModel(provider="replay", path=args.file, speed=args.speed, name="replay")
+    options: dict[str, Any] = {"path": args.file, "speed": args.speed}
+    if args.index is not None:
+        options["index"] = args.index
+    if args.source:
+        options["source"] = args.source
+    model = iModel(provider="replay", name=args.source or "replay", **options)
     try:
         return await present(pipeline(model.stream("replay"), args), args)
     finally:

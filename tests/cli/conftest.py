@@ -4,7 +4,6 @@ directory) and ``lionrx`` spawned in a pseudo-terminal with pexpect."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -12,13 +11,6 @@ from pathlib import Path
 
 import pexpect
 import pytest
-
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
-
-
-def plain(text: str) -> str:
-    """Terminal output without escape sequences and carriage returns."""
-    return ANSI.sub("", text)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pexpect
-from conftest import plain  # type: ignore[import-not-found]
+from cli_helpers import plain  # type: ignore[import-not-found]
 
 from lionrx.session import AssistantResponseContent, InstructionContent, Session
 

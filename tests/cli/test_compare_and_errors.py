@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pexpect
-from conftest import plain  # type: ignore[import-not-found]
+from cli_helpers import plain  # type: ignore[import-not-found]
 
 from lionrx.testing import ErrorReply, FakeProviderServer, Script
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pexpect
 import pytest
-from conftest import plain  # type: ignore[import-not-found]
+from cli_helpers import plain  # type: ignore[import-not-found]
 
 SLOW = "Streams flow slowly here. Every word takes its time. The reader watches it grow."
 
@@ -193,3 +193,35 @@ def test_ctrl_c_stops_the_local_model_promptly(spawn: Callable[..., Any]) -> Non
     assert time.monotonic() - started < 3.0
     assert child.exitstatus == 130
     assert kept > 0
+
+
+def test_record_a_comparison_and_replay_one_model(
+    tmp_path: Path, lionrx_run: Callable[..., Any]
+) -> None:
+    path = tmp_path / "compare.jsonl"
+    done = lionrx_run(
+        "compare",
+        "x",
+        "--fake",
+        "--fake-text",
+        SLOW,
+        "--fake-delay",
+        "0.03",
+        "--model",
+        "alpha",
+        "--model",
+        "beta",
+        "--record",
+        str(path),
+        "--layout",
+        "lines",
+    )
+    assert done.returncode == 0, done.stderr
+    merged = lionrx_run("replay", str(path), "--speed", "0")
+    # A merged recording needs a label: one clear line, no traceback.
+    assert merged.returncode == 1
+    assert "holds a merged stream (alpha, beta)" in merged.stdout
+    assert "Traceback" not in merged.stdout + merged.stderr
+    one = lionrx_run("replay", str(path), "--speed", "0", "--source", "beta", "--no-stats")
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.strip() == SLOW
