@@ -4,6 +4,5 @@ from __future__ import annotations
 
 from pathlib import Path
 
-pytest_plugins = ["lionrx.testing._pytest_plugin"]
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["lionrx.testing._pytest_plugin"]
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
