@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
