@@ -1,0 +1,124 @@
+"""The page's work per update stays flat as an answer grows, and finished blocks are never
+re-rendered: a ~20,000-word answer with code blocks, measured in the page with a
+MutationObserver and performance.now() around every render."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+import pytest
+from conftest import ChatServer, shot
+
+from lionrx.testing._server import Script
+
+pytestmark = pytest.mark.browser
+
+INSTRUMENT = """async () => {
+  const lx = await import("/static/lionrx.js");
+  const renders = (window.__renders = []);
+  const violations = (window.__violations = []);
+  const render = lx.StreamView.prototype.render;
+  lx.StreamView.prototype.render = function () {
+    if (!this.dirty) return render.call(this);
+    const t0 = performance.now();
+    render.call(this);
+    renders.push({ ms: performance.now() - t0, mutations: 0, added: 0,
+                   length: this.committed + this.tail.length, tail: this.tail.length });
+  };
+  new MutationObserver((records) => {
+    const last = renders[renders.length - 1];
+    for (const rec of records) {
+      if (last) { last.mutations += 1; last.added += rec.addedNodes.length; }
+      const target = rec.target.nodeType === 1 ? rec.target : rec.target.parentElement;
+      if (target && target.closest("[data-block]")) violations.push("changed inside a block");
+      for (const node of rec.removedNodes) {
+        if (node.nodeType !== 1) continue;
+        if (node.matches("[data-block]") || node.querySelector("[data-block]"))
+          violations.push("a committed block was removed");
+      }
+    }
+  }).observe(document.getElementById("transcript"),
+             { subtree: true, childList: true, characterData: true, attributes: true });
+}"""
+
+
+def long_answer(words: int = 20_000) -> str:
+    parts: list[str] = []
+    count = 0
+    n = 0
+    while count < words:
+        n += 1
+        if n % 12 == 1:
+            parts.append(f"## Section {n // 12 + 1}\n\n")
+        sentence = " ".join(f"word{n}x{i}" for i in range(55))
+        parts.append(f"Paragraph {n} says **something** about `streams`: {sentence}.\n\n")
+        count += 60
+        if n % 3 == 0:
+            code = "\n".join(
+                f"    value_{n}_{i} = compute({i}, step={n})  # line {i}" for i in range(8)
+            )
+            parts.append(f"```python\ndef block_{n}():\n{code}\n    return value_{n}_0\n```\n\n")
+            count += 8 * 6
+        if n % 5 == 0:
+            parts.append("".join(f"- item {i} of list {n}\n" for i in range(4)) + "\n")
+            count += 16
+    return "".join(parts)
+
+
+async def test_work_per_update_stays_flat_and_blocks_render_once(
+    page: Any, chat: ChatServer
+) -> None:
+    text = long_answer()
+    assert len(text.split()) >= 20_000
+    script = Script(text=text, chunk_size=48, delay=0.002)
+    chat.fake.queue(script)
+    await page.goto(chat.url + "/")
+    await page.wait_for_selector("body[data-ready=true]")
+    await page.evaluate(INSTRUMENT)
+    await page.fill("#prompt", "Write a very long answer")
+    await page.keyboard.press("Enter")
+    key = await page.locator(".answer[data-key]").get_attribute("data-key")
+    await page.wait_for_function("() => document.querySelectorAll('[data-block]').length > 10")
+    # Keep the first committed blocks: they must be the very same nodes at the end.
+    await page.evaluate(
+        "window.__first = [...document.querySelectorAll('[data-block]')].slice(0, 8)"
+    )
+    await page.screenshot(path=shot("long-answer-start"))
+    await page.locator('.answer[data-status="complete"]').wait_for(timeout=120_000)
+    await page.screenshot(path=shot("long-answer-end"))
+
+    assert await page.evaluate("(k) => window.lionrxChat.views[k].text()", key) == text
+    assert await page.evaluate("window.__violations") == []
+    assert await page.evaluate(
+        "window.__first.every((n, i) => n.isConnected &&"
+        " n === document.querySelectorAll('[data-block]')[i])"
+    )
+    renders: list[dict[str, Any]] = await page.evaluate("window.__renders")
+    streaming = renders[:-1]  # the last one is the final flush
+    assert len(streaming) >= 100, f"only {len(streaming)} updates"
+    tenth = len(streaming) // 10
+    start, end = streaming[:tenth], streaming[-tenth:]
+    assert end[0]["length"] > 5 * start[-1]["length"], "the answer grew a lot in between"
+
+    def mean(rows: list[dict[str, Any]], field: str) -> float:
+        return statistics.fmean(r[field] for r in rows)
+
+    fields = ("mutations", "added", "ms", "tail")
+    figures = {f: (round(mean(start, f), 3), round(mean(end, f), 3)) for f in fields}
+    peaks = {f: (max(r[f] for r in start), max(r[f] for r in end)) for f in fields}
+    print(
+        f"\nupdates={len(streaming)} chars={len(text)} words={len(text.split())}\n"
+        f"mean per update (first tenth, last tenth): {figures}\n"
+        f"max per update (first tenth, last tenth): {peaks}"
+    )
+    # DOM mutations per update: no more at the end than at the start (a commit adds one
+    # record when it lands in an update, so allow for that).
+    assert figures["mutations"][1] <= figures["mutations"][0] * 1.15
+    assert peaks["mutations"][1] <= peaks["mutations"][0] + 1
+    assert figures["added"][1] <= figures["added"][0] * 1.15
+    # Script time per update: no larger at the end than at the start (timer resolution is
+    # 0.1 ms, so the mean is compared with that much slack).
+    assert figures["ms"][1] <= max(figures["ms"][0] * 1.25, figures["ms"][0] + 0.1)
+    blocks = await page.evaluate("document.querySelectorAll('[data-block]').length")
+    assert blocks > 500
