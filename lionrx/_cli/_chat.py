@@ -14,12 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from reactivex import Observable
+
 from lionrx._cli._errors import describe_error
 from lionrx._cli._models import ModelFactory
 from lionrx._cli._output import LineReader, interrupts, show
-from lionrx._cli._run import announce, model_factory, pipeline, preload
+from lionrx._cli._run import announce, deadlines, model_factory, preload, reshape
 from lionrx._errors import LionrxError
-from lionrx._events import Completed, Failed, Response
+from lionrx._events import Completed, Event, Failed, Response
 from lionrx.services import iModel
 from lionrx.session import Session
 from lionrx.session._branch import Branch
@@ -50,6 +52,19 @@ def default_session_path() -> Path:
 def _preview(text: str, width: int = 100) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+class _WithDeadlines:
+    """A model whose streams carry the ``--timeout-*`` deadlines (what `Session.stream` sees)."""
+
+    def __init__(self, model: iModel, args: argparse.Namespace) -> None:
+        self.model = model
+        self.args = args
+        self.name = model.name
+        self.config = model.config
+
+    def stream(self, messages: Any = None, **kwargs: Any) -> Observable[Event]:
+        return deadlines(self.model.stream(messages, **kwargs), self.args)
 
 
 class Chat:
@@ -93,9 +108,12 @@ class Chat:
         """Send ``text`` on the current branch and stream the answer with its stats."""
         self.out.write("assistant> ")
         self.out.flush()
-        stream = self.session.stream(self.branch, text, imodel=self.model)
+        # Deadlines go on the model's stream, inside the turn, so that the history records a
+        # timeout as a timeout; re-chunking is for display only.
+        model = _WithDeadlines(self.model, self.args)
+        stream = self.session.stream(self.branch, text, imodel=model)
         handle = show(
-            pipeline(stream, self.args),
+            reshape(stream, self.args),
             mode="markdown" if self.args.markdown else "raw",
             stats=not self.args.no_stats,
         )

@@ -23,8 +23,10 @@ __all__ = [
     "compare_command",
     "exit_status",
     "model_factory",
+    "deadlines",
     "pipeline",
     "present",
+    "reshape",
     "record_command",
     "replay_command",
     "run_command",
@@ -92,8 +94,8 @@ def announce(factory: ModelFactory) -> None:
         factory.notice = None
 
 
-def pipeline(observable: Observable[Any], args: argparse.Namespace) -> Observable[Any]:
-    """The flags' operators on an event stream: timeouts, then re-chunking."""
+def deadlines(observable: Observable[Any], args: argparse.Namespace) -> Observable[Any]:
+    """``--timeout-first/--timeout-idle/--timeout-total`` on an event stream."""
     from lionrx import operators
 
     first = getattr(args, "timeout_first", None)
@@ -101,12 +103,24 @@ def pipeline(observable: Observable[Any], args: argparse.Namespace) -> Observabl
     total = getattr(args, "timeout_total", None)
     if first or idle or total:
         observable = observable.pipe(operators.timeout(first=first, idle=idle, total=total))
+    return observable
+
+
+def reshape(observable: Observable[Any], args: argparse.Namespace) -> Observable[Any]:
+    """``--sentence`` and ``--buffer N``: re-chunk the text for display."""
+    from lionrx import operators
+
     if getattr(args, "sentence", False):
         observable = observable.pipe(operators.sentence_chunk())
     size = getattr(args, "buffer", None)
     if size:
         observable = observable.pipe(operators.buffer(count=size))
     return observable
+
+
+def pipeline(observable: Observable[Any], args: argparse.Namespace) -> Observable[Any]:
+    """The flags' operators on an event stream: timeouts, then re-chunking."""
+    return reshape(deadlines(observable, args), args)
 
 
 def exit_status(outcome: Completed | Failed) -> int:

@@ -197,3 +197,30 @@ def test_chat_with_the_local_model(spawn: Callable[..., Any], tmp_path: Path) ->
         assert all(
             isinstance(a, AssistantResponseContent) and a.assistant_response for a in answers
         )
+
+
+def test_timeout_in_chat_is_recorded_as_timeout(spawn: Callable[..., Any], tmp_path: Path) -> None:
+    path = tmp_path / "chat.sqlite"
+    child = spawn(
+        "chat",
+        "--fake",
+        "--session",
+        str(path),
+        "--fake-text",
+        SECOND,
+        "--fake-delay",
+        "0.6",
+        "--timeout-idle",
+        "0.3",
+    )
+    child.expect("you> ")
+    child.sendline("Hello")
+    child.expect(r"timeout: no event for 0.3s")
+    child.expect("you> ")
+    child.sendline("/history")
+    child.expect("you> ")
+    assert "[incomplete: timeout]" in plain(child.before or "")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
