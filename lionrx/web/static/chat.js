@@ -110,6 +110,21 @@ function renderStored(answers, message) {
   }
 }
 
+// Follow the growing answer while the reader is at the bottom; stop following when they
+// scroll up to read, resume when they come back down.
+let following = true;
+window.addEventListener("scroll", () => {
+  const page = document.scrollingElement;
+  following = page.scrollTop + page.clientHeight >= page.scrollHeight - 80;
+}, { passive: true });
+
+function follow() {
+  if (following) {
+    const page = document.scrollingElement;
+    page.scrollTop = page.scrollHeight;
+  }
+}
+
 function updateButtons() {
   const streaming = state.live.size > 0;
   ui.stop.disabled = !streaming;
@@ -128,6 +143,7 @@ function attach(answers, stream) {
   streamInto(stream.url, view, {
     onStats: (s) => {
       parts.stats.textContent = formatStats(s);
+      follow();
     },
     onEnd: (outcome) => {
       state.live.delete(stream.key);
@@ -216,6 +232,7 @@ async function send(event) {
   state.lanes = models.length;
   history.replaceState(null, "", `#${reply.conversation}`);
   const answers = addTurn(text, models.length);
+  following = true;
   for (const stream of reply.streams) attach(answers, stream);
   say("Streaming…");
   refreshState().catch(() => {});
