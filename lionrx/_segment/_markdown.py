@@ -22,6 +22,11 @@ _SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _LIST = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 _QUOTE = re.compile(r"^ {0,3}>")
 _TABLE = re.compile(r"^ {0,3}\|")
+# Prefixes of a line that already show it starts a new block (its end is not needed).
+_HEADING_START = re.compile(r"^ {0,3}#{1,6}[ \t]")
+# (A list marker needs content after it: "- " alone under a paragraph is a setext underline.)
+_LIST_START = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+\S")
+_HEAD = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +52,11 @@ class MarkdownBlockSplitter:
     that line ends). ``close()`` commits what is left.
     """
 
-    __slots__ = ("_partial", "_lines", "_kind", "_fence", "_after_blank")
+    __slots__ = ("_partial", "_head", "_lines", "_kind", "_fence", "_after_blank")
 
     def __init__(self) -> None:
         self._partial: list[str] = []  # pieces of the current, unfinished line
+        self._head = ""  # the first few characters of the unfinished line
         self._lines: list[str] = []  # complete lines of the open block
         self._kind: BlockKind | None = None
         self._fence: tuple[str, int] | None = None
@@ -71,15 +77,16 @@ class MarkdownBlockSplitter:
                 if start < len(text):
                     rest = text[start:]
                     self._partial.append(rest)
-                    if self._after_blank and self._lines and not rest.isspace():
-                        # Content after the blank line(s): the open block cannot grow any more,
-                        # so commit it now rather than when this line ends.
+                    if self._lines and self._fence is None and self._ends_open_block(rest):
+                        # The line being written cannot join the open block: commit the block
+                        # now rather than when this line ends.
                         self._commit(out)
                 return out
             if self._partial:
                 self._partial.append(text[start : nl + 1])
                 line = "".join(self._partial)
                 self._partial = []
+                self._head = ""
             else:
                 line = text[start : nl + 1]
             self._line(line, out)
@@ -91,10 +98,26 @@ class MarkdownBlockSplitter:
         if self._partial:
             line = "".join(self._partial)
             self._partial = []
+            self._head = ""
             self._line(line, out)
         self._commit(out)
         self._fence = None
         return out
+
+    def _ends_open_block(self, piece: str) -> bool:
+        """Whether the unfinished line (now ending with ``piece``) already shows that it
+        cannot join the open block. Only its first characters matter, so only they are kept."""
+        if self._after_blank:
+            return not piece.isspace()
+        if len(self._head) >= _HEAD:
+            return False
+        self._head = (self._head + piece)[:_HEAD]
+        head = self._head
+        if _FENCE.match(head) or _HEADING_START.match(head) or _LIST_START.match(head):
+            return True
+        if self._kind != "quote" and _QUOTE.match(head):
+            return True
+        return self._kind != "table" and _TABLE.match(head) is not None
 
     def _commit(self, out: list[MarkdownBlock]) -> None:
         if self._lines:
