@@ -12,7 +12,7 @@ from lionrx.operators._common import Operator, attach_partial
 __all__ = ["text"]
 
 
-def text(choice: int | None = 0) -> Operator:
+def text(choice: int | None = 0, source: str | None = None) -> Operator:
     """The answer text as ``str`` chunks; every other event is dropped.
 
     ::
@@ -26,11 +26,13 @@ def text(choice: int | None = 0) -> Operator:
 
     ``Completed`` becomes ``on_completed``; ``Failed`` becomes ``on_error`` with its error,
     whose ``.partial`` is set to the partial `Response` if it has none. ``choice`` picks one
-    choice's text (``None``: every choice, interleaved as received). ``str`` items pass through.
-    Empty deltas are dropped. Anything after the terminal event is ignored.
+    choice's text (``None``: every choice, interleaved as received). ``source`` picks one
+    labelled stream out of a `merge_labeled` stream (its text and its outcome; other sources
+    are ignored) — without it, the first terminal event of any source ends the text stream.
+    ``str`` items pass through. Empty deltas are dropped. Anything after the end is ignored.
     """
 
-    def operator(source: Observable[Any]) -> Observable[str]:
+    def operator(upstream: Observable[Any]) -> Observable[str]:
         def subscribe(
             observer: abc.ObserverBase[str], scheduler: abc.SchedulerBase | None = None
         ) -> abc.DisposableBase:
@@ -45,6 +47,8 @@ def text(choice: int | None = 0) -> Operator:
                         observer.on_next(item)
                     return
                 kind = getattr(item, "kind", None)
+                if source is not None and item.source != source:
+                    return
                 if kind == "text":
                     if item.text and (choice is None or item.choice == choice):
                         observer.on_next(item.text)
@@ -70,7 +74,7 @@ def text(choice: int | None = 0) -> Operator:
                     done = True
                     observer.on_completed()
 
-            return source.subscribe(on_next, on_error, on_completed, scheduler=scheduler)
+            return upstream.subscribe(on_next, on_error, on_completed, scheduler=scheduler)
 
         return Observable(subscribe)
 

@@ -88,6 +88,21 @@ def test_choice_selection_and_empty_deltas() -> None:
     ]
 
 
+def test_source_picks_one_stream_of_a_merge() -> None:
+    error = ProviderStreamError("x")
+    events = [
+        TextDelta(text="a", source="gpt"),
+        TextDelta(text="x", source="claude"),
+        Failed(error=error, partial=Response(), source="claude"),
+        TextDelta(text="b", source="gpt"),
+        Completed(response=Response(texts={0: "ab"}), source="gpt"),
+    ]
+    gpt = run_virtual(lambda s: ops.text(source="gpt"), messages(events))
+    assert gpt.values == ["a", "b"] and gpt.completed
+    claude = run_virtual(lambda s: ops.text(source="claude"), messages(events))
+    assert claude.values == ["x"] and claude.error is error
+
+
 def test_stream_laws() -> None:
     # On text streams text() is the identity; on event streams its output is a text stream,
     # so the event-shape laws (terminal event kept) do not apply: check text-shaped ones.
