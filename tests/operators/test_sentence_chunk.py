@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -284,3 +286,21 @@ async def test_end_to_end_over_fake_server(fake_server: FakeProviderServer, mode
     assert texts == result.items
     assert events.items[-1].kind == "completed"
     assert events.items[-1].response.text == answer
+
+
+async def test_end_to_end_dispose_closes_connection(
+    fake_server: FakeProviderServer, model: iModel
+) -> None:
+    fake_server.default = Script(text="One. Two. Three. " * 200, chunk_size=5, delay=0.01)
+    first = asyncio.get_running_loop().create_future()
+
+    def on_next(item: object) -> None:
+        if not first.done():
+            first.set_result(item)
+
+    subscription = model.stream("hi").pipe(ops.text(), ops.sentence_chunk()).subscribe(on_next)
+    assert await asyncio.wait_for(first, 5) == "One. "
+    subscription.dispose()
+    await fake_server.wait_for_disconnect()
+    await fake_server.wait_idle()
+    assert fake_server.responses[-1].outcome == "client_disconnected"
