@@ -17,6 +17,8 @@ __all__ = ["smooth"]
 
 _WORD = re.compile(r"\S+\s+")
 _LINE = re.compile(r"[^\n]*\n")
+_SPACE = re.compile(r"\s")
+_NEWLINE = re.compile(r"\n")
 _SLACK = 1e-6
 
 
@@ -25,18 +27,27 @@ class _Units:
 
     Text between units goes with the unit after it, so nothing is lost. A match that touches
     the end of the text so far may still grow, so it waits for more text — unless ``eager``
-    (words and lines: a match ending in whitespace or a newline is complete enough).
+    (words and lines: a match ending in whitespace or a newline is complete enough). With a
+    ``trigger`` (the characters a unit ends with), pieces without one are only stored, so a
+    long unit arriving in many pieces is scanned once, not once per piece.
     """
 
-    __slots__ = ("_pattern", "_eager", "_buf")
+    __slots__ = ("_pattern", "_eager", "_trigger", "_parts")
 
-    def __init__(self, pattern: re.Pattern[str], eager: bool) -> None:
+    def __init__(
+        self, pattern: re.Pattern[str], eager: bool, trigger: re.Pattern[str] | None
+    ) -> None:
         self._pattern = pattern
         self._eager = eager
-        self._buf = ""
+        self._trigger = trigger
+        self._parts: list[str] = []
 
     def feed(self, text: str) -> list[str]:
-        buf = self._buf + text
+        if self._trigger is not None and self._trigger.search(text) is None:
+            self._parts.append(text)
+            return []
+        self._parts.append(text)
+        buf = "".join(self._parts)
         out: list[str] = []
         pos = 0
         end = len(buf)
@@ -48,11 +59,12 @@ class _Units:
                 break
             out.append(buf[pos:stop])
             pos = stop
-        self._buf = buf[pos:]
+        self._parts = [buf[pos:]] if pos < end else []
         return out
 
     def close(self) -> list[str]:
-        rest, self._buf = self._buf, ""
+        rest = "".join(self._parts)
+        self._parts = []
         return [rest] if rest else []
 
 
@@ -146,15 +158,16 @@ def smooth(
     """
     if delay is not None and delay <= 0:
         raise ValueError("delay must be positive")
+    trigger: re.Pattern[str] | None = None
     if by == "word":
-        pattern, eager = _WORD, True
+        pattern, eager, trigger = _WORD, True, _SPACE
     elif by == "line":
-        pattern, eager = _LINE, True
+        pattern, eager, trigger = _LINE, True, _NEWLINE
     elif isinstance(by, re.Pattern):
         pattern, eager = by, False
     else:
         pattern, eager = re.compile(by), False
-    units = rechunk(lambda: _Units(pattern, eager))
+    units = rechunk(lambda: _Units(pattern, eager, trigger))
     if delay is None:
         return units
     pace = _pace(delay, scheduler)
