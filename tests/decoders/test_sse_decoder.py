@@ -3,6 +3,7 @@ close, property tests under any chunking, and long lines at linear cost."""
 
 from __future__ import annotations
 
+import re
 import time
 import tracemalloc
 
@@ -207,3 +208,83 @@ def test_cost_is_linear_in_bytes_however_split() -> None:
     small = _cpu_time(256 * 1024, 16)
     large = _cpu_time(1024 * 1024, 16)
     assert large / max(small, 1e-6) < 8.0, (small, large)
+
+
+# A whole-buffer reference of the spec, written as plainly as possible, to compare against the
+# incremental decoder on arbitrary bytes (not only well-formed generated streams).
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _reference_decode(raw: bytes) -> tuple[list[ServerSentEvent], str, int | None, int]:
+    text = raw.decode("utf-8", "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    *lines, _unterminated = _LINE_END.split(text)
+    events: list[ServerSentEvent] = []
+    data: list[str] = []
+    event_type, last_id, retry, reconnect, comments = "", "", None, None, 0
+    for line in lines:
+        if line == "":
+            if data:
+                events.append(
+                    ServerSentEvent(event_type or "message", "\n".join(data), last_id, retry)
+                )
+            data, event_type, retry = [], "", None
+            continue
+        if line.startswith(":"):
+            comments += 1
+            continue
+        name, colon, value = line.partition(":")
+        if colon and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            event_type = value
+        elif name == "id" and "\0" not in value:
+            last_id = value
+        elif name == "retry" and value and all(c in "0123456789" for c in value):
+            retry = reconnect = int(value)
+    return events, last_id, reconnect, comments
+
+
+_PIECES = st.sampled_from(
+    [
+        b"data",
+        b"data:",
+        b"data: ",
+        b"event:",
+        b"event: x",
+        b"id:",
+        b"id: 7",
+        b"retry:",
+        b"retry: 15",
+        b":",
+        b" ",
+        b"x",
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\xef\xbb\xbf",
+        b"\xe2\x82\xac",
+        b"\xe2\x82",
+        b"\xff",
+        b"\xf0\x9f\x98\x80",
+        b"\x00",
+        b"\xc2\x85",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map(b"".join), st.data())
+def test_arbitrary_bytes_match_the_whole_buffer_reference(raw: bytes, data: st.DataObject) -> None:
+    events, last_id, reconnect, comments = _reference_decode(raw)
+    decoder = SSEDecoder()
+    got = decode_all(data.draw(chunkings(raw, allow_empty=True)), decoder)
+    assert got == events
+    assert decoder.last_event_id == last_id
+    assert decoder.reconnection_time == reconnect
+    assert decoder.comments == comments
+    # Every boundary at once (each CR/LF pair and multi-byte character split).
+    assert decode_all([raw[i : i + 1] for i in range(len(raw))]) == events
