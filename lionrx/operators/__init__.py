@@ -14,12 +14,16 @@ completion and on error. Time-based operators take ``scheduler=`` (default: the 
 asyncio loop's) and run deterministically under ``reactivex.testing.TestScheduler``.
 Disposing a subscription disposes the source, which closes its HTTP connection.
 
-Each operator's docstring draws its marble diagram.
+Each operator's docstring draws its marble diagram. To write a text-reshaping operator of your
+own, give `rechunk` a pure re-chunker (``feed(text) -> list[str]``, ``close() -> list[str]``):
+it handles both stream shapes, channels and flushing; check it with
+`lionrx.testing.assert_stream_laws`.
 """
 
 from lionrx._segment import BlockKind, MarkdownBlock
 from lionrx.operators._accumulate import Snapshot, accumulate
 from lionrx.operators._buffer import buffer
+from lionrx.operators._common import Rechunker, rechunk
 from lionrx.operators._fallback import (
     FALLBACK_CONTINUE,
     FALLBACK_RESTART,
@@ -44,6 +48,7 @@ __all__ = [
     "MarkdownBlock",
     "MarkdownUpdate",
     "Progress",
+    "Rechunker",
     "Snapshot",
     "accumulate",
     "buffer",
@@ -53,6 +58,7 @@ __all__ = [
     "merge_labeled",
     "progress_tap",
     "race",
+    "rechunk",
     "sentence_chunk",
     "smooth",
     "text",
