@@ -80,7 +80,7 @@ class NDJSONDecoder:
         out: list[Any] = []
         for line in lines:
             self._line += 1
-            if not line.strip():
+            if not line or line.isspace():
                 continue
             try:
                 out.append(self._loads(line))
@@ -119,7 +119,7 @@ class NDJSONDecoder:
         if not self._pending and not self._blocks:
             return []
         line = self._take(b"")
-        if not line.strip():
+        if not line or line.isspace():
             return []
         number = self._line + 1
         value: Any = None
