@@ -3,41 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
-from web_helpers import serve
+from web_helpers import CHROMIUM_ARGS, ChatServer, serve
 
 from lionrx.services import iModel
 from lionrx.testing._server import FakeProviderServer
 from lionrx.web import StreamHub, create_app
-from lionrx.web._app import HUB
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@dataclass
-class ChatServer:
-    url: str
-    app: web.Application
-    fake: FakeProviderServer
-    models: list[iModel]
-    session_path: Path
-
-    @property
-    def hub(self) -> StreamHub:
-        return self.app[HUB]
 
 
 @pytest.fixture
@@ -86,8 +60,3 @@ async def page(browser: Any) -> AsyncIterator[Any]:
         yield page
     finally:
         await context.close()
-
-
-def shot(name: str) -> str:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return str(ARTIFACTS / f"{name}.png")

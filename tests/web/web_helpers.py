@@ -6,12 +6,17 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from lionrx.services import iModel
 from lionrx.sse import ServerSentEvent, SSEDecoder
+from lionrx.testing._server import FakeProviderServer
+from lionrx.web import StreamHub
+from lionrx.web._app import HUB
 
 
 @contextlib.asynccontextmanager
@@ -76,3 +81,32 @@ async def read_sse(
     result.last_event_id = decoder.last_event_id
     result.comments = decoder.comments
     return result
+
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@dataclass
+class ChatServer:
+    url: str
+    app: web.Application
+    fake: FakeProviderServer
+    models: list[iModel]
+    session_path: Path
+
+    @property
+    def hub(self) -> StreamHub:
+        return self.app[HUB]
+
+
+def shot(name: str) -> str:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return str(ARTIFACTS / f"{name}.png")

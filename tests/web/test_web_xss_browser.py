@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from conftest import ChatServer, shot
-from web_helpers import serve
+from web_helpers import ChatServer, serve, shot
 
 from lionrx.testing._server import Script
 from lionrx.web import STATIC_DIR

@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
-from conftest import ChatServer
-from web_helpers import read_sse
+from web_helpers import ChatServer, read_sse
 
 from lionrx.testing._server import Script
 from lionrx.web import main

@@ -8,7 +8,7 @@ import statistics
 from typing import Any
 
 import pytest
-from conftest import ChatServer, shot
+from web_helpers import ChatServer, shot
 
 from lionrx.testing._server import Script
 

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import ChatServer, shot
+from web_helpers import ChatServer, shot
 
 from lionrx.session import Session
 from lionrx.testing._server import Script
