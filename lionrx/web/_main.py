@@ -58,15 +58,18 @@ def build_parser(prog: str = "lionrx web") -> argparse.ArgumentParser:
     parser.add_argument(
         "--provider",
         default=None,
-        help="provider: local, openai, anthropic, ollama (default: $LIONRX_PROVIDER or local)",
+        help="provider: local, openai, anthropic, ollama (default: $LIONRX_PROVIDER, else "
+        "the provider whose API key is set, else the embedded local model)",
     )
     parser.add_argument(
         "--model",
         action="append",
         default=None,
-        help="model name; repeat to offer several (compare mode picks two)",
+        help="model (or provider:model); repeat to offer several (compare mode picks two)",
     )
     parser.add_argument("--base-url", default=None, help="server root for the provider")
+    parser.add_argument("--max-tokens", type=int, default=None, help="cap each answer's tokens")
+    parser.add_argument("--temperature", type=float, default=None, help="sampling temperature")
     parser.add_argument(
         "--fake",
         action="store_true",
@@ -79,17 +82,22 @@ def build_parser(prog: str = "lionrx web") -> argparse.ArgumentParser:
 
 
 def _models(args: argparse.Namespace, fake_url: str | None) -> list[Any]:
-    from lionrx.services import iModel
+    # The same choice as every lionrx command: flags, then environment, then the local model.
+    from lionrx._cli._models import ModelFactory
 
-    if fake_url is not None:
-        names = args.model or ["fake-alpha", "fake-beta"]
-        return [
-            iModel(provider="openai", model=n, name=n, base_url=fake_url, api_key="fake-key")
-            for n in names
-        ]
-    provider = args.provider or os.environ.get("LIONRX_PROVIDER") or "local"
-    names = args.model or [None]
-    return [iModel(provider=provider, model=n, base_url=args.base_url) for n in names]
+    defaults: dict[str, Any] = {}
+    if args.max_tokens is not None:
+        defaults["max_tokens"] = args.max_tokens
+    if args.temperature is not None:
+        defaults["temperature"] = args.temperature
+    factory = ModelFactory(
+        provider=args.provider, base_url=args.base_url, fake_base_url=fake_url, defaults=defaults
+    )
+    specs: list[str] = args.model or (["fake-alpha", "fake-beta"] if fake_url else [])
+    models = factory.build_many(specs) if specs else [factory.build(None)]
+    if factory.notice:
+        print(factory.notice, file=sys.stderr, flush=True)
+    return models
 
 
 async def _serve(args: argparse.Namespace) -> None:
