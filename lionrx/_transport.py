@@ -314,6 +314,28 @@ def check_content_type(content_type: str | None, accepted: tuple[str, ...]) -> N
 # --------------------------------------------------------------------------- the request
 
 
+def _discard(
+    response: aiohttp.ClientResponse, protocol: Any, session: aiohttp.ClientSession
+) -> None:
+    """Close the response's connection, even if aiohttp already pooled it at the body's end."""
+    released = response.connection is None
+    response.close()
+    if not released or protocol is None:
+        return
+    # aiohttp hands a connection back to its pool as soon as the body's end is parsed, which
+    # can be before a failure is noticed. Only a connection still idle in the pool is closed
+    # (checked and closed without an await between, so no other request can have taken it).
+    pool = getattr(session.connector, "_conns", None)
+    try:
+        idle = pool is not None and any(
+            entry[0] is protocol for entries in pool.values() for entry in entries
+        )
+    except (AttributeError, TypeError, IndexError):
+        idle = False
+    if idle:
+        protocol.close()
+
+
 @functools.cache
 def _user_agent() -> str:
     from lionrx import __version__
@@ -398,6 +420,11 @@ async def post_stream(
         attempt += 1
 
     finished = False
+    # The connection's protocol, kept even if aiohttp pools it at the body's end (see _discard).
+    connection = response.connection
+    protocol = (
+        connection.protocol if connection is not None else getattr(response, "_protocol", None)
+    )
     try:
         if on_headers is not None:
             on_headers(response.headers)
@@ -445,4 +472,4 @@ async def post_stream(
         else:
             # Stopped early (consumer left, error, cancel): drop the connection now so the
             # server stops generating, instead of draining it back into the pool.
-            response.close()
+            _discard(response, protocol, session)

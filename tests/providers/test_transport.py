@@ -253,3 +253,14 @@ async def test_requests_say_who_sends_them(fake_server: FakeProviderServer) -> N
         (await model.invoke(messages="hi")).raise_for_status()
     assert fake_server.last_request.headers["user-agent"].startswith("lionrx/")
     assert fake_server.last_request.headers["content-type"] == "application/json"
+
+
+async def test_a_failed_stream_never_pools_its_connection(fake_server: FakeProviderServer) -> None:
+    # The whole (small) body arrives at once, so aiohttp pools the connection before the bad
+    # JSON is even parsed; the failure must still close it.
+    fake_server.queue(Script(text="", fault=Fault.invalid_json(at_frame=0)))
+    async with iModel(model="m", base_url=fake_server.openai_base_url) as model:
+        calling = await model.invoke(messages="hi")
+        assert isinstance(calling.execution.error, ProtocolError)
+        await fake_server.wait_for(lambda: fake_server.connections == 0, 3.0)
+        (await model.invoke(messages="again")).raise_for_status()  # a fresh connection works
