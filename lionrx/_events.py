@@ -25,6 +25,7 @@ __all__ = [
     "Event",
     "EVENT_ADAPTER",
     "Failed",
+    "Fallback",
     "Finish",
     "KeepAlive",
     "ReasoningDelta",
@@ -99,6 +100,29 @@ class _EventBase(BaseModel):
         _object_setattr(event, "__pydantic_extra__", None)
         _object_setattr(event, "__pydantic_private__", None)
         return event
+
+
+def _serialize_error(error: BaseException) -> dict[str, Any]:
+    from lionrx._errors import error_to_dict
+
+    return error_to_dict(error)
+
+
+ErrorField = Annotated[
+    BaseException,
+    PlainSerializer(_serialize_error, return_type=dict),
+    WithJsonSchema({"type": "object"}),
+]
+
+
+def _load_error(value: Any) -> BaseException:
+    if isinstance(value, BaseException):
+        return value
+    if isinstance(value, dict):
+        from lionrx._errors import error_from_dict
+
+        return error_from_dict(value)
+    raise ValueError("error must be an exception or a serialized error object")
 
 
 class Start(_EventBase):
@@ -182,6 +206,31 @@ class Finish(_EventBase):
     kind: Literal["finish"] = "finish"
     reason: str | None
     """The stop reason as the provider spells it (``end_turn``, ``stop``, ``max_tokens``...)."""
+
+
+class Fallback(_EventBase):
+    """The `fallback` operator switched to its next stream after a failure.
+
+    Not terminal: the next stream's events follow. ``source`` is the stream that failed.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    kind: Literal["fallback"] = "fallback"
+    mode: Literal["restart", "continue"]
+    """``restart``: the next stream answers from scratch — drop the text shown so far.
+    ``continue``: the next stream continues the text shown so far (``prefix``) — keep it."""
+    error: ErrorField
+    """The failure that caused the switch."""
+    attempt: int
+    """Index of the stream that takes over (1 for the first fallback)."""
+    prefix: str = ""
+    """The text the next stream continues (``continue`` mode), empty on a restart."""
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _load_error(cls, value: Any) -> BaseException:
+        return _load_error(value)
 
 
 class KeepAlive(_EventBase):
@@ -276,19 +325,6 @@ class Response(BaseModel):
         return self.text
 
 
-def _serialize_error(error: BaseException) -> dict[str, Any]:
-    from lionrx._errors import error_to_dict
-
-    return error_to_dict(error)
-
-
-ErrorField = Annotated[
-    BaseException,
-    PlainSerializer(_serialize_error, return_type=dict),
-    WithJsonSchema({"type": "object"}),
-]
-
-
 class Completed(_EventBase):
     """Terminal outcome: the stream ended normally. Exactly one terminal event ends a stream."""
 
@@ -313,13 +349,7 @@ class Failed(_EventBase):
     @field_validator("error", mode="before")
     @classmethod
     def _load_error(cls, value: Any) -> BaseException:
-        if isinstance(value, BaseException):
-            return value
-        if isinstance(value, dict):
-            from lionrx._errors import error_from_dict
-
-            return error_from_dict(value)
-        raise ValueError("error must be an exception or a serialized error object")
+        return _load_error(value)
 
 
 Event = Annotated[
@@ -330,6 +360,7 @@ Event = Annotated[
     | ToolCallDelta
     | Usage
     | Finish
+    | Fallback
     | KeepAlive
     | Completed
     | Failed,

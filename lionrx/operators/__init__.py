@@ -24,13 +24,7 @@ from lionrx._segment import BlockKind, MarkdownBlock
 from lionrx.operators._accumulate import Snapshot, accumulate
 from lionrx.operators._buffer import buffer
 from lionrx.operators._common import Rechunker, rechunk
-from lionrx.operators._fallback import (
-    FALLBACK_CONTINUE,
-    FALLBACK_RESTART,
-    FallbackStream,
-    fallback,
-    fallback_mode,
-)
+from lionrx.operators._fallback import FallbackStream, fallback, fallback_mode
 from lionrx.operators._markdown_blocks import MarkdownUpdate, markdown_blocks
 from lionrx.operators._merge_labeled import merge_labeled
 from lionrx.operators._progress_tap import Progress, progress_tap
@@ -41,8 +35,6 @@ from lionrx.operators._text import text
 from lionrx.operators._timeout import timeout
 
 __all__ = [
-    "FALLBACK_CONTINUE",
-    "FALLBACK_RESTART",
     "BlockKind",
     "FallbackStream",
     "MarkdownBlock",

@@ -9,23 +9,14 @@ from typing import Any, Literal, TypeAlias
 from reactivex import Observable, abc
 from reactivex.disposable import SerialDisposable, SingleAssignmentDisposable
 
-from lionrx._events import Completed, Failed, Finish, Response, ResponseBuilder
+from lionrx._events import Completed, Failed, Fallback, Response, ResponseBuilder
 from lionrx.operators._common import attach_partial, text_delta
 
 __all__ = [
-    "FALLBACK_CONTINUE",
-    "FALLBACK_RESTART",
     "FallbackStream",
     "fallback",
     "fallback_mode",
 ]
-
-FALLBACK_RESTART = "lionrx.fallback.restart"
-"""``Finish.reason`` of the marker sent when the next stream starts the answer over: a sink
-drops the text it has shown for this choice."""
-FALLBACK_CONTINUE = "lionrx.fallback.continue"
-"""``Finish.reason`` of the marker sent when the next stream continues the text shown so far:
-a sink keeps it and appends."""
 
 FallbackStream: TypeAlias = Observable[Any] | Callable[[str], Observable[Any]]
 """A stream to fall back on: an Observable (it can only start over), or a factory called with
@@ -33,14 +24,9 @@ the answer text so far (``""`` when starting over) that returns a stream continu
 
 
 def fallback_mode(event: object) -> Literal["restart", "continue"] | None:
-    """``"restart"`` or ``"continue"`` when ``event`` is a `fallback` marker, else None."""
-    if getattr(event, "kind", None) != "finish":
-        return None
-    reason = getattr(event, "reason", None)
-    if reason == FALLBACK_RESTART:
-        return "restart"
-    if reason == FALLBACK_CONTINUE:
-        return "continue"
+    """``"restart"`` or ``"continue"`` when ``event`` is a `Fallback` event, else None."""
+    if isinstance(event, Fallback):
+        return event.mode
     return None
 
 
@@ -58,7 +44,7 @@ def fallback(*streams: FallbackStream) -> Observable[Any]:
         a:   -Start-T("The ")-T("cat")-Failed(e)|
         b(prefix="The cat"):              -Start-T(" sat.")-Completed(r)-|
                fallback(a, lambda prefix: b(prefix))
-        out: -Start-T("The ")-T("cat")-Finish("lionrx.fallback.continue")-Start-T(" sat.")
+        out: -Start-T("The ")-T("cat")-Fallback(continue, e)-Start-T(" sat.")
              -Completed(r with text "The cat sat.")-|
 
     - A failure before any answer text: the next stream starts over.
@@ -67,10 +53,12 @@ def fallback(*streams: FallbackStream) -> Observable[Any]:
       prefix: ``lambda prefix: model_b.stream(messages=msgs + [{"role": "assistant",
       "content": prefix}])``); a plain Observable starts over.
 
-    Between attempts a marker is emitted: ``Finish(reason=FALLBACK_CONTINUE)`` (keep the text
-    shown) or ``Finish(reason=FALLBACK_RESTART)`` (discard it), with the failed stream's
-    ``source``; `fallback_mode` recognises it. The final `Completed` carries the whole text
-    (prefix + continuation) in ``response.texts[0]``. When the last stream fails too, its
+    Between attempts a `lionrx.events.Fallback` event says how the next stream takes over:
+    ``mode="continue"`` (keep the text shown; ``prefix`` holds it) or ``mode="restart"``
+    (discard it), with the failure as ``error`` and the failed stream's ``source``; sinks use
+    it to tell a continuation from a restart (`fallback_mode` reads it). The final
+    `Completed` carries the whole text (prefix + continuation) in ``response.texts[0]``.
+    When the last stream fails too, its
     `Failed` ends the stream, its partial holding the whole text. ``on_error`` from a stream
     counts as a failure; ``str`` items become `TextDelta`. Only choice 0 is continued.
     """
@@ -153,11 +141,15 @@ def fallback(*streams: FallbackStream) -> Observable[Any]:
                 return
             nxt = streams[index + 1]
             if so_far and not isinstance(nxt, Observable):
-                reason = FALLBACK_CONTINUE
+                switch = Fallback.model_construct(
+                    mode="continue", error=error, attempt=index + 1, prefix=so_far, source=label
+                )
             else:
-                reason = FALLBACK_RESTART
                 shown.clear()
-            observer.on_next(Finish.model_construct(reason=reason, source=label, choice=0))
+                switch = Fallback.model_construct(
+                    mode="restart", error=error, attempt=index + 1, source=label
+                )
+            observer.on_next(switch)
             start(index + 1)
 
         start(0)

@@ -12,7 +12,8 @@ from reactivex.testing import ReactiveTest
 from lionrx import operators as ops
 from lionrx._errors import ProviderStreamError
 from lionrx._events import Completed, Failed, Response, Start, TextDelta
-from lionrx.operators import FALLBACK_CONTINUE, FALLBACK_RESTART, fallback_mode
+from lionrx.events import Fallback
+from lionrx.operators import fallback_mode
 from lionrx.services import iModel
 from lionrx.testing import (
     FakeProviderServer,
@@ -69,13 +70,15 @@ def test_marble_continue_after_text() -> None:
         (210, "start"),
         (220, "text"),
         (230, "text"),
-        (240, "finish"),
+        (240, "fallback"),
         (245, "start"),
         (250, "text"),
         (255, "completed"),
     ]
     marker = run.values[3]
-    assert fallback_mode(marker) == "continue" and marker.reason == FALLBACK_CONTINUE
+    assert isinstance(marker, Fallback)
+    assert fallback_mode(marker) == "continue" and marker.mode == "continue"
+    assert marker.prefix == "The cat" and marker.attempt == 1
     assert marker.source == "a"
     assert prefixes == ["The cat"]
     assert run.values[-1].response.text == "The cat sat."
@@ -104,14 +107,15 @@ def test_restart_before_text_and_with_plain_observable() -> None:
 
     run = run_virtual(lambda s: lambda src: src, source)
     assert [(v.kind, fallback_mode(v)) for v in run.values] == [
-        ("finish", "restart"),
+        ("fallback", "restart"),
         ("text", None),
-        ("finish", "restart"),  # c is a plain Observable: it can only start over
+        ("fallback", "restart"),  # c is a plain Observable: it can only start over
         ("text", None),
         ("completed", None),
     ]
     assert run.values[-1].response.text == "Hello"
-    assert run.values[0].reason == FALLBACK_RESTART
+    assert run.values[0].error is error and run.values[0].prefix == ""
+    assert [v.attempt for v in run.values if v.kind == "fallback"] == [1, 2]
 
 
 def test_last_failure_ends_with_whole_partial() -> None:
