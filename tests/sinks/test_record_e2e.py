@@ -16,7 +16,7 @@ from lionrx.sinks import SinkHandle, file, load_recordings, record, tee
 from lionrx.sinks._handle import Sink
 from lionrx.testing import FakeProviderServer, Fault, Recording, Script
 
-CONFORMANCE = Path("/work/shared/conformance/streams")
+CONFORMANCE = Path(__file__).resolve().parents[1] / "fixtures" / "streams"
 TEXT = "Streams are rivers of data. They flow one chunk at a time, and end once."
 
 
