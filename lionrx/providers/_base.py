@@ -37,7 +37,8 @@ class ProviderConfig(BaseModel):
     api_key: SecretStr | None = Field(default=None, repr=False)
     """API key; never shown in a repr, log or error."""
     timeout: float | None = 600.0
-    """Seconds for the whole request (connect and read), None for no limit."""
+    """Seconds allowed for connecting and for each wait for data (as in the official SDKs),
+    None for no limit. For deadlines on the whole answer use `lionrx.operators.timeout`."""
     max_retries: int = 2
     """Retries before the response starts (connect errors, 429, 5xx, 529)."""
     request_defaults: dict[str, Any] = Field(default_factory=dict)
