@@ -18,16 +18,24 @@ from aiohttp import web
 
 from lionrx._errors import redact
 from lionrx.web._hub import StreamHub, last_event_id, parse_event_id
-from lionrx.web._wire import BlockSplitter
 
-__all__ = ["STATIC_DIR", "create_app", "HUB", "SESSION", "MODELS"]
+__all__ = ["HUB", "MODELS", "SESSION", "STATIC_DIR", "client_routes", "create_app"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 """The browser client (``lionrx.js``) and the chat page's files, shipped as package data."""
 
+
+def client_routes(prefix: str = "/lionrx") -> list[web.AbstractRouteDef]:
+    """Routes serving ``lionrx.js`` (and the chat page's files) under ``prefix``, for any app:
+    ``app.add_routes(client_routes())``, then in the page ``import {StreamView, streamInto}
+    from "/lionrx/lionrx.js"``."""
+    return [web.static(prefix, STATIC_DIR, append_version=False)]
+
+
 HUB: web.AppKey[StreamHub] = web.AppKey("lionrx_hub", StreamHub)
 SESSION = web.AppKey[Any]("lionrx_session")
 MODELS = web.AppKey[dict[str, Any]]("lionrx_models")
+_BLOCKS = web.AppKey("lionrx_blocks", bool)
 _ACTIVE = web.AppKey[dict[str, str]]("lionrx_active")
 
 _CONV_PREFIX = "c-"
@@ -186,7 +194,7 @@ async def _turn(request: web.Request) -> web.Response:
     streams = []
     for lane, (branch, name) in enumerate(zip(lanes, chosen, strict=True)):
         observable = session.stream(branch, text, imodel=name)
-        key = await hub.start(observable, blocks=hub.splitter is not None)
+        key = await hub.start(observable, blocks=app[_BLOCKS])
         active[branch.name] = key
         streams.append({"key": key, "lane": lane, "model": name, "url": f"/api/streams/{key}"})
     return web.json_response({"conversation": conv, "streams": streams})
@@ -214,7 +222,7 @@ def create_app(
     *,
     session: Any = None,
     hub: StreamHub | None = None,
-    splitter: Callable[[], BlockSplitter] | None | bool = True,
+    blocks: bool = True,
     close_models: bool = False,
 ) -> web.Application:
     """The chat app.
@@ -222,8 +230,8 @@ def create_app(
     ``models``: iModels (a sequence, named by ``model.name``, or a mapping name → model); the
     first is the default. ``session``: a `lionrx.session.Session`, or a path to open one
     (SQLite; closed on cleanup), or None for an in-memory session. ``hub``: the `StreamHub`
-    (default: one with an in-memory store). ``splitter``: the markdown block splitter used to
-    commit blocks (True: lionrx's own; None/False: the browser redraws the whole answer).
+    (default: one with an in-memory store). ``blocks``: mark committed markdown blocks so the
+    browser renders each once (False: the page redraws the whole answer on every update).
     ``close_models``: ``aclose()`` the models on cleanup.
     """
     from lionrx.session import Session
@@ -234,14 +242,8 @@ def create_app(
         named = {m.name: m for m in models}
     if not named:
         raise ValueError("create_app needs at least one model")
-    if splitter is True:
-        splitter = default_splitter()
-    elif splitter is False:
-        splitter = None
     if hub is None:
-        hub = StreamHub(splitter=splitter)
-    elif hub.splitter is None:
-        hub.splitter = splitter
+        hub = StreamHub()
 
     owned_session = not isinstance(session, Session)
     if isinstance(session, Session):
@@ -259,6 +261,7 @@ def create_app(
     app[SESSION] = store
     app[MODELS] = named
     app[_ACTIVE] = {}
+    app[_BLOCKS] = blocks
 
     async def cleanup(app: web.Application) -> None:
         await hub.aclose()
@@ -278,25 +281,3 @@ def create_app(
     app.router.add_post("/api/streams/{key}/cancel", _cancel)
     app.router.add_static("/static/", STATIC_DIR, append_version=False)
     return app
-
-
-class _MarkdownSplitter:
-    """`MarkdownBlockSplitter` (lionrx's one markdown block splitter) as a `BlockSplitter`."""
-
-    __slots__ = ("_core",)
-
-    def __init__(self) -> None:
-        from lionrx._segment._markdown import MarkdownBlockSplitter
-
-        self._core = MarkdownBlockSplitter()
-
-    def feed(self, text: str) -> list[str]:
-        return [block.text for block in self._core.feed(text)]
-
-    def close(self) -> list[str]:
-        return [block.text for block in self._core.close()]
-
-
-def default_splitter() -> Callable[[], BlockSplitter]:
-    """lionrx's markdown block splitter factory (``lionrx._segment``), for ``blocks=True``."""
-    return _MarkdownSplitter

@@ -26,7 +26,7 @@ from lionrx._errors import redact
 from lionrx._events import Completed, Failed
 from lionrx._rx import loop_scheduler
 from lionrx.web._store import MemoryResumeStore, ResumeStore, ResumeUnavailable
-from lionrx.web._wire import BlockSplitter, WireEncoder, sse_frame
+from lionrx.web._wire import BlockSplitter, WireEncoder, default_splitter, sse_frame
 
 __all__ = ["OutcomeCallback", "StreamHub", "default_hub", "sse_response"]
 
@@ -169,8 +169,8 @@ class StreamHub:
     ``store``: where events wait for readers (default: a `MemoryResumeStore`). ``grace``:
     seconds a pipeline keeps running with no reader, waiting for a reconnect, before it is
     disposed (0 disposes at once). ``heartbeat``: seconds between keep-alive comments.
-    ``retry_ms``: the reconnection delay announced to `EventSource`. ``splitter``: a markdown
-    block splitter factory used for streams started with ``blocks=True``.
+    ``retry_ms``: the reconnection delay announced to `EventSource`. ``splitter``: the markdown
+    block splitter factory for streams started with ``blocks=True`` (default: lionrx's).
     """
 
     def __init__(
@@ -182,11 +182,13 @@ class StreamHub:
         retry_ms: int = 1000,
         splitter: Callable[[], BlockSplitter] | None = None,
     ) -> None:
+        if splitter is None:
+            splitter = default_splitter()
         self.store: ResumeStore = store if store is not None else MemoryResumeStore()
         self.grace = grace
         self.heartbeat = heartbeat
         self.retry_ms = retry_ms
-        self.splitter = splitter
+        self.splitter: Callable[[], BlockSplitter] = splitter
         self._flights: dict[str, _Flight] = {}
         self._readers: dict[str, list[web.Request]] = {}
 
@@ -203,8 +205,6 @@ class StreamHub:
         on_outcome: OutcomeCallback | None = None,
     ) -> str:
         """Subscribe to ``observable`` now and keep its events under a new key (returned)."""
-        if blocks and self.splitter is None:
-            raise ValueError("blocks=True needs a StreamHub created with splitter=...")
         key = key or secrets.token_urlsafe(12)
         if _ID_SEP in key:
             raise ValueError(f"a stream key may not contain {_ID_SEP!r}")

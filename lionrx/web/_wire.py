@@ -14,8 +14,16 @@ from typing import Any, Protocol
 
 from lionrx._errors import LionrxError, StreamCancelled, error_to_dict
 from lionrx._events import Completed, Failed, Response, ResponseBuilder, TextDelta, dump_event
+from lionrx._segment._markdown import MarkdownBlockSplitter
 
-__all__ = ["BlockSplitter", "WireEncoder", "sse_frame", "utf16_len"]
+__all__ = [
+    "BlockSplitter",
+    "MarkdownSplitter",
+    "WireEncoder",
+    "default_splitter",
+    "sse_frame",
+    "utf16_len",
+]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -26,6 +34,26 @@ class BlockSplitter(Protocol):
     def feed(self, text: str) -> list[str]: ...
 
     def close(self) -> list[str]: ...
+
+
+class MarkdownSplitter:
+    """lionrx's one markdown block splitter (``lionrx._segment``) as a `BlockSplitter`."""
+
+    __slots__ = ("_core",)
+
+    def __init__(self) -> None:
+        self._core = MarkdownBlockSplitter()
+
+    def feed(self, text: str) -> list[str]:
+        return [block.text for block in self._core.feed(text)]
+
+    def close(self) -> list[str]:
+        return [block.text for block in self._core.close()]
+
+
+def default_splitter() -> Callable[[], BlockSplitter]:
+    """The markdown block splitter factory used for ``blocks=True``."""
+    return MarkdownSplitter
 
 
 def sse_frame(event_id: str | None, event: str, data: str) -> bytes:

@@ -183,3 +183,20 @@ async def test_nobody_reading_disposes_after_grace() -> None:
     await asyncio.wait_for(source.disposed.wait(), 2)
     await hub.wait(key)
     assert not hub.in_flight(key)
+
+
+async def test_blocks_with_the_default_hub_mark_committed_markdown() -> None:
+    text = "# Title\n\nFirst paragraph.\n\n```py\ncode()\n```\nTail 😀"
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await sse_response(request, reactivex.from_iterable(list(text)), blocks=True)
+
+    app = web.Application()
+    app.router.add_get("/stream", handler)
+    async with serve(app) as url:
+        async with aiohttp.ClientSession() as session:
+            result = await read_sse(session, url + "/stream")
+    assert result.text() == text
+    ends = [p["end"] for p in result.payloads() if p["kind"] == "block"]
+    assert ends == [9, 27, 44, 51]  # heading, paragraph, code, tail (😀 is 2 UTF-16 units)
+    assert result.final.event == "completed"

@@ -11,7 +11,7 @@ from aiohttp import web
 from web_helpers import ChatServer, serve, shot
 
 from lionrx.testing._server import Script
-from lionrx.web import STATIC_DIR
+from lionrx.web import client_routes
 
 pytestmark = pytest.mark.browser
 
@@ -119,7 +119,7 @@ async def test_renderer_is_inert_without_csp(page: Any) -> None:
 
     app = web.Application()
     app.router.add_get("/", bare)
-    app.router.add_static("/static/", STATIC_DIR)
+    app.add_routes(client_routes("/static"))
     evil = PayloadServer()
     async with serve(app) as url, serve(evil.app) as base:
         dialogs: list[str] = []
