@@ -72,8 +72,10 @@ async def stop_after(
                 pass
         # What was received is a prefix of the answer, and the server saw the client leave.
         assert "".join(CHUNKS).startswith("".join(received))
-        await server.wait_for_disconnect(timeout=3.0, count=before + 1)
+        await server.wait_for_disconnect(timeout=10.0, count=before + 1)
         assert server.responses[-1].outcome == "client_disconnected"
+        # Closed, not pooled: no socket to the server is left even before the model closes.
+        await server.wait_for(lambda: server.connections == 0, 10.0)
         await assert_no_leaks(model, server, baseline)
     finally:
         await model.aclose()

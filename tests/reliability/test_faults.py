@@ -66,7 +66,10 @@ async def check_fault(
     try:
         server.queue(Script(text=text, chunk_size=chunk_size, fault=fault))
         trace = await run_to_end(model.stream("hello"))
-        check_trace(server, wire, text, fault, trace)
+        outcome = check_trace(server, wire, text, fault, trace)
+        if isinstance(outcome, Failed):
+            # A failed stream's connection is closed at once, not put back in the pool.
+            await server.wait_for(lambda: server.connections == 0, 10.0)
         await assert_no_leaks(model, server, baseline)
     finally:
         await model.aclose()
@@ -74,7 +77,7 @@ async def check_fault(
 
 def check_trace(
     server: FakeProviderServer, wire: Wire, text: str, fault: Fault | None, trace: Trace
-) -> None:
+) -> Completed | Failed:
     kind = fault.kind if fault is not None else "none"
     outcome = trace.check_one_outcome()
     served = server.responses[-1]
@@ -108,6 +111,7 @@ def check_trace(
     joined = "".join(getattr(e, "text", "") for e in trace.items if e.kind == "text")
     result = outcome.response if isinstance(outcome, Completed) else outcome.partial
     assert joined == result.text
+    return outcome
 
 
 @settings(

@@ -35,7 +35,7 @@ async def timed_out(
         if isinstance(outcome, Failed):
             ref = reference(bytes(server.responses[-1].body), wire)
             assert outcome.partial.text == ref.text
-            await server.wait_for_disconnect(timeout=3.0, count=before + 1)
+            await server.wait_for_disconnect(timeout=10.0, count=before + 1)
         await assert_no_leaks(model, server, baseline)
         return outcome, elapsed
     finally:
