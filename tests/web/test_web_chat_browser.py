@@ -12,6 +12,7 @@ from web_helpers import ChatServer, shot
 
 from lionrx.session import Session
 from lionrx.testing._server import Script
+from lionrx.web._app import SESSION
 
 pytestmark = pytest.mark.browser
 
@@ -181,6 +182,12 @@ async def test_compare_mode_streams_two_models_side_by_side(page: Any, chat: Cha
     )
     assert overflow <= 0, "no horizontal scrolling on a narrow screen"
     await page.screenshot(path=shot("chat-compare-narrow"), full_page=True)
+    await page.reload()
+    await page.wait_for_selector("body[data-ready=true]")
+    await page.locator(".answer").nth(1).wait_for()
+    assert await page.is_checked("#compare")
+    stored = [normalise(t) for t in await page.locator(".answer .body").all_inner_texts()]
+    assert set(stored) == {a, b}
 
 
 async def test_dropped_connection_resumes_with_last_event_id(page: Any, chat: ChatServer) -> None:
@@ -233,3 +240,45 @@ async def test_keyboard_only(page: Any, chat: ChatServer) -> None:
     await page.keyboard.press("Enter")
     await page.locator('.answer[data-status="complete"]').wait_for()
     assert await page.locator(".turn .user").inner_text() == "hello\nthere"
+
+
+async def test_reload_mid_answer_picks_the_live_stream_up(page: Any, chat: ChatServer) -> None:
+    words = " ".join(f"r{i}" for i in range(400))
+    chat.fake.queue(Script(text=words, chunk_size=5, delay=0.01))
+    await open_chat(page, chat)
+    await send(page, "Keep going")
+    key = await first_key(page)
+    await page.wait_for_function("(k) => window.lionrxChat.views[k].text().length > 200", arg=key)
+    await page.reload()
+    await page.wait_for_selector("body[data-ready=true]")
+    box = page.locator(f'.answer[data-key="{key}"]')
+    await box.wait_for()
+    assert await box.evaluate("(b) => b.classList.contains('streaming')")
+    await page.locator(f'.answer[data-key="{key}"][data-status="complete"]').wait_for()
+    assert await view_text(page, key) == words
+    assert await page.locator(".answer").count() == 1, "the stored partial is not shown twice"
+    assert len(chat.fake.requests) == 1
+    assert chat.fake.disconnects == 0, "a reload does not cancel the answer"
+
+
+async def test_closing_the_tab_cancels_upstream_after_the_grace(
+    browser: Any, chat: ChatServer
+) -> None:
+    chat.fake.queue(Script(text=" ".join(["more"] * 3000), chunk_size=5, delay=0.02))
+    context = await browser.new_context()
+    page = await context.new_page()
+    await open_chat(page, chat)
+    await send(page, "Talk until I leave")
+    key = await first_key(page)
+    await page.wait_for_function("(k) => window.lionrxChat.views[k].text().length > 50", arg=key)
+    conv = page.url.split("#", 1)[1]
+    await context.close()
+    started = asyncio.get_running_loop().time()
+    await chat.fake.wait_for_disconnect(timeout=10)
+    waited = asyncio.get_running_loop().time() - started
+    assert 1.0 < waited < 6.0, f"disposed {waited:.1f}s after the tab closed (grace is 2 s)"
+    await chat.hub.wait(key)
+    session = chat.app[SESSION]
+    answer = session.messages[session.branches[conv].order[-1]].content
+    assert answer.status == "incomplete" and answer.incomplete_reason == "cancelled"
+    assert answer.assistant_response.startswith("more more")
