@@ -36,7 +36,7 @@ OutcomeCallback = Callable[[Completed | Failed], Awaitable[None] | None]
 """Called once with a stream's outcome (a cancellation is a `Failed` with `StreamCancelled`)."""
 
 _ID_SEP = ":"
-_DISCONNECT_POLL = 0.25
+_DISCONNECT_POLL = 0.5
 
 
 class _Flight:

@@ -151,6 +151,10 @@ function attach(answers, stream) {
       parts.box.removeAttribute("aria-busy");
       parts.box.dataset.status = outcome.kind === "completed" ? "complete" : "incomplete";
       if (outcome.kind !== "completed") parts.box.append(el("div", "marker", markerText(outcome)));
+      const stop = outcome.response && outcome.response.stop_reasons && outcome.response.stop_reasons["0"];
+      if (stop === "length" || stop === "max_tokens") {
+        parts.box.append(el("div", "marker", "Cut off at the token limit"));
+      }
       updateButtons();
       if (state.live.size === 0) say(outcome.kind === "completed" ? "Answer complete." : "Stopped.");
     },
