@@ -85,6 +85,7 @@ def _message_json(message: Any) -> dict[str, Any]:
         out["status"] = content.status
         out["reason"] = content.incomplete_reason
         out["model"] = content.source or content.model_name
+        out["stop_reason"] = content.stop_reason
         if content.error:
             out["error"] = content.error
     elif role == "user":

@@ -66,6 +66,7 @@ async def test_turn_stream_cancel_and_history_over_http(chat: ChatServer) -> Non
     (lane,) = data["lanes"]
     user, answer = lane["messages"]
     assert user == {"id": user["id"], "role": "user", "text": "go"}
+    assert answer["model"] == "alpha" and answer["stop_reason"] is None
     assert answer["status"] == "incomplete" and answer["reason"] == "cancelled"
     assert answer["text"] == part.text() + rest.text()
     assert "sk-test" not in raw

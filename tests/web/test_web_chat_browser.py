@@ -224,7 +224,7 @@ async def test_dropped_connection_resumes_with_last_event_id(page: Any, chat: Ch
 
 
 async def test_keyboard_only(page: Any, chat: ChatServer) -> None:
-    chat.fake.queue(Script(text="Keyboard answer.", chunk_size=4))
+    chat.fake.queue(Script(text="Keyboard answer.", chunk_size=4, stop_reason="length"))
     await open_chat(page, chat)
     focused = []
     for _ in range(12):
@@ -240,6 +240,7 @@ async def test_keyboard_only(page: Any, chat: ChatServer) -> None:
     await page.keyboard.press("Enter")
     await page.locator('.answer[data-status="complete"]').wait_for()
     assert await page.locator(".turn .user").inner_text() == "hello\nthere"
+    assert "token limit" in await page.locator(".answer .marker").inner_text()
 
 
 async def test_reload_mid_answer_picks_the_live_stream_up(page: Any, chat: ChatServer) -> None:

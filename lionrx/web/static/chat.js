@@ -108,6 +108,9 @@ function renderStored(answers, message) {
   } else {
     box.dataset.status = "complete";
   }
+  if (message.stop_reason === "length" || message.stop_reason === "max_tokens") {
+    box.append(el("div", "marker", "Cut off at the token limit"));
+  }
 }
 
 // Follow the growing answer while the reader is at the bottom; stop following when they
