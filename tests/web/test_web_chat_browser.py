@@ -90,8 +90,9 @@ async def test_answer_appears_progressively_with_live_stats(page: Any, chat: Cha
     assert page.errors == []
 
 
+@pytest.mark.parametrize("how", ["button", "escape"])
 async def test_stop_closes_upstream_and_keeps_the_partial_marked(
-    page: Any, chat: ChatServer
+    page: Any, chat: ChatServer, how: str
 ) -> None:
     long = " ".join(f"word{i}" for i in range(2000))
     chat.fake.queue(Script(text=long, chunk_size=6, delay=0.02))
@@ -99,14 +100,17 @@ async def test_stop_closes_upstream_and_keeps_the_partial_marked(
     await send(page, "Say a lot")
     key = await first_key(page)
     await page.wait_for_function("(k) => window.lionrxChat.views[k].text().length > 60", arg=key)
-    await page.keyboard.press("Escape")  # keyboard-only Stop (the Stop button does the same)
+    if how == "button":
+        await page.click("#stop")
+    else:
+        await page.keyboard.press("Escape")
     await chat.fake.wait_for_disconnect(timeout=5)
     box = page.locator(f'.answer[data-key="{key}"]')
     await box.locator(".marker").wait_for()
     assert "Stopped" in await box.locator(".marker").inner_text()
     partial = await view_text(page, key)
     assert 60 < len(partial) < len(long) and long.startswith(partial)
-    await page.screenshot(path=shot("chat-stopped"))
+    await page.screenshot(path=shot(f"chat-stopped-{how}"))
     # The partial answer is in the session, marked incomplete; a reload shows it marked.
     await page.reload()
     await page.wait_for_selector("body[data-ready=true]")
