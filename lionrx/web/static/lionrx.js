@@ -35,8 +35,10 @@ function el(tag, className) {
 }
 
 // Inline markdown: code spans, images (as text), links, strong, emphasis, autolinks.
+// Each construct stays within one line: a match never scans past a line break, so an
+// unclosed marker costs at most one line's length, whatever the size of the block.
 const INLINE =
-  /(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)|!\[([^\]\n]*)\]\(([^)\s]*)(?:\s+"[^"\n]*")?\)|\[([^\]\n]+)\]\(([^)\s]*)(?:\s+"[^"\n]*")?\)|\*\*(?=\S)([\s\S]*?\S)\*\*|__(?=\S)([\s\S]*?\S)__|\*(?=[^\s*])([\s\S]*?[^\s*])\*(?!\*)|\b_(?=\S)([^_]*?\S)_\b|<((?:https?|mailto):[^>\s]+)>/g;
+  /(`+)([^`\n]|[^`\n][^\n]*?[^`\n])\1(?!`)|!\[([^\]\n]*)\]\(([^)\s]*)(?:\s+"[^"\n]*")?\)|\[([^\]\n]+)\]\(([^)\s]*)(?:\s+"[^"\n]*")?\)|\*\*(?=\S)([^\n]*?\S)\*\*|__(?=\S)([^\n]*?\S)__|\*(?=[^\s*])([^\n]*?[^\s*])\*(?!\*)|\b_(?=\S)([^_\n]*?\S)_\b|<((?:https?|mailto):[^>\s]+)>/g;
 
 /** Append the inline markdown of `text` to `parent` as safe nodes. */
 export function renderInline(text, parent) {
