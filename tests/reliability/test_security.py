@@ -24,7 +24,7 @@ from reliability_helpers import base_url, run_to_end
 import lionrx
 from lionrx.errors import error_to_dict
 from lionrx.events import Failed, dump_event
-from lionrx.operators._timeout import timeout
+from lionrx.operators import timeout
 from lionrx.services import iModel
 from lionrx.session import Session
 from lionrx.sinks import file, history, tee

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from reliability_helpers import Wire, assert_no_leaks, make_model, reference
 
 from lionrx.events import Completed, Failed
-from lionrx.operators._timeout import timeout
+from lionrx.operators import timeout
 from lionrx.session import Session
 from lionrx.sinks import file, history, tee
 from lionrx.testing import FakeProviderServer, Fault, Script

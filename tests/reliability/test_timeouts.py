@@ -13,7 +13,7 @@ from reliability_helpers import Wire, assert_no_leaks, make_model, reference, ru
 
 from lionrx.errors import StreamTimeout
 from lionrx.events import Completed, Failed, KeepAlive
-from lionrx.operators._timeout import timeout
+from lionrx.operators import timeout
 from lionrx.testing import FakeProviderServer, Fault, Script
 
 TEXT = "one two three four five six seven eight nine ten"
