@@ -31,7 +31,6 @@ from lionrx.providers._http import (
     Mapper,
     SSEItems,
     cut_off,
-    env_or,
     parse_json_item,
 )
 
@@ -280,27 +279,17 @@ class AnthropicProvider(HTTPProvider):
     name = "anthropic"
     api_key_env = ("ANTHROPIC_API_KEY",)
     default_base_url = "https://api.anthropic.com"
+    base_url_env = ("ANTHROPIC_BASE_URL",)
+    param_ranges = _RANGES
     requires_key_for = ("api.anthropic.com",)
     client_options: ClassVar[frozenset[str]] = HTTPProvider.client_options | {"anthropic_version"}
-
-    @classmethod
-    def resolve_base_url(cls, base_url: str | None) -> str:
-        return (env_or(base_url, "ANTHROPIC_BASE_URL") or cls.default_base_url).rstrip("/")
 
     @classmethod
     def default_endpoint(cls) -> str:
         return "messages"
 
     def validate_params(self, params: dict[str, Any]) -> None:
-        for key, (low, high) in _RANGES.items():
-            value = params.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, int | float) or not low <= value <= high:
-                raise ConfigurationError(
-                    f"{key}={value!r} is out of range for anthropic (allowed {low}..{high})",
-                    provider=self.name,
-                )
+        super().validate_params(params)
         for key in ("max_tokens", "top_k"):
             value = params.get(key)
             minimum = 1 if key == "max_tokens" else 0

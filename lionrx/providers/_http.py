@@ -73,10 +73,14 @@ class HTTPProvider(Provider, abc.ABC):
     api_key_env: ClassVar[tuple[str, ...]] = ()
     """Environment variables holding the API key, in order of preference."""
     default_base_url: ClassVar[str]
+    base_url_env: ClassVar[tuple[str, ...]] = ()
+    """Environment variables that set the base URL, as in the official client."""
     requires_key_for: ClassVar[tuple[str, ...]] = ()
+    """Hosts that need an API key (a local compatible server usually does not)."""
+    param_ranges: ClassVar[Mapping[str, tuple[float, float]]] = {}
+    """Numeric request parameters and their allowed ranges, checked before any request."""
     client_options: ClassVar[frozenset[str]] = frozenset({"retry"})
     """``retry=RetryPolicy(...)`` tunes retries (it takes precedence over ``max_retries``)."""
-    """Hosts that need an API key (a local compatible server usually does not)."""
 
     def __init__(self, config: ProviderConfig) -> None:
         key = config.api_key.get_secret_value() if config.api_key is not None else None
@@ -101,9 +105,9 @@ class HTTPProvider(Provider, abc.ABC):
     # -- configuration --------------------------------------------------------------------------
 
     @classmethod
-    @abc.abstractmethod
     def resolve_base_url(cls, base_url: str | None) -> str:
         """``base_url`` (or its environment variable, or the default) normalised."""
+        return (env_or(base_url, *cls.base_url_env) or cls.default_base_url).rstrip("/")
 
     @classmethod
     @abc.abstractmethod
@@ -112,7 +116,15 @@ class HTTPProvider(Provider, abc.ABC):
 
     def validate_params(self, params: dict[str, Any]) -> None:
         """Raise `ConfigurationError` for parameters the provider would reject."""
-        return None
+        for key, (low, high) in self.param_ranges.items():
+            value = params.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, int | float) or not low <= value <= high:
+                raise ConfigurationError(
+                    f"{key}={value!r} is out of range for {self.name} (allowed {low}..{high})",
+                    provider=self.name,
+                )
 
     def api_key(self) -> str | None:
         """The key as text, for building headers only."""

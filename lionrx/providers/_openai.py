@@ -31,7 +31,6 @@ from lionrx.providers._http import (
     Mapper,
     SSEItems,
     cut_off,
-    env_or,
     items_of,
     parse_json_item,
 )
@@ -175,27 +174,17 @@ class OpenAIProvider(HTTPProvider):
     name = "openai"
     api_key_env = ("OPENAI_API_KEY",)
     default_base_url = "https://api.openai.com/v1"
+    base_url_env = ("OPENAI_BASE_URL",)
+    param_ranges = _RANGES
     requires_key_for = ("api.openai.com",)
     client_options: ClassVar[frozenset[str]] = HTTPProvider.client_options | {"include_usage"}
-
-    @classmethod
-    def resolve_base_url(cls, base_url: str | None) -> str:
-        return (env_or(base_url, "OPENAI_BASE_URL") or cls.default_base_url).rstrip("/")
 
     @classmethod
     def default_endpoint(cls) -> str:
         return "chat/completions"
 
     def validate_params(self, params: dict[str, Any]) -> None:
-        for key, (low, high) in _RANGES.items():
-            value = params.get(key)
-            if value is None:
-                continue
-            if not isinstance(value, int | float) or not low <= value <= high:
-                raise ConfigurationError(
-                    f"{key}={value!r} is out of range for {self.name} (allowed {low}..{high})",
-                    provider=self.name,
-                )
+        super().validate_params(params)
         n = params.get("n")
         if n is not None and (not isinstance(n, int) or n < 1):
             raise ConfigurationError(f"n={n!r} must be a positive integer", provider=self.name)
