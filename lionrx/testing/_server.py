@@ -389,8 +389,9 @@ class _Renderer:
                 self._frames_with_pauses([_dumps(body).encode()], keepalive)
                 if s.first_delay
                 else [_dumps(body).encode()],
-                keepalive=b" ",  # JSON allows leading whitespace: the only safe keep-alive
-                keepalive_interval=interval,
+                # A JSON body has a Content-Length: nothing may be added while waiting.
+                keepalive=b"",
+                keepalive_interval=None,
                 streaming=False,
                 fault=s.fault,
             )

@@ -325,3 +325,11 @@ def test_command_line_prints_its_url_and_serves(streams_dir: Path) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+async def test_non_streaming_waits_without_corrupting_the_body(
+    fake_server: FakeProviderServer,
+) -> None:
+    fake_server.default = Script(text="late", first_delay=0.2, keepalive_every=0.05)
+    body = json.loads(await post(fake_server, "/v1/chat/completions", {"stream": False}))
+    assert body["choices"][0]["message"]["content"] == "late"
