@@ -69,3 +69,43 @@ async def test_history_and_file_keep_exactly_the_prefix(
             expected = "timeout" if fault is not None and fault.kind == "stall" else "error"
             assert content.incomplete_reason == expected  # type: ignore[union-attr]
             assert content.error is not None  # type: ignore[union-attr]
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(wire=st.sampled_from(["openai", "anthropic", "ollama"]), n=st.integers(0, 12))
+async def test_disposal_keeps_the_prefix_marked_cancelled(
+    fake_server: FakeProviderServer, tmp_path_factory: object, wire: Wire, n: int
+) -> None:
+    tmp = Path(tmp_path_factory.mktemp("dispose"))  # type: ignore[attr-defined]
+    db, out = tmp / "history.sqlite", tmp / "answer.txt"
+    before = fake_server.disconnects
+    baseline = set(asyncio.all_tasks())
+    fake_server.queue(Script(text=TEXT, chunk_size=3, delay=0.01))
+    model = make_model(fake_server, wire)
+    session = Session.open(db)
+    try:
+        hist, disk = tee(model.stream("hi"), history(session, persist_interval=0), file(str(out)))
+        await fake_server.wait_for(lambda: fake_server.open_streams == 1)
+        while len(out.read_text(encoding="utf-8")) < n:
+            await asyncio.sleep(0.005)
+        hist.dispose()
+        disk.dispose()
+        outcomes = await asyncio.gather(hist.wait(), disk.wait())
+        await fake_server.wait_for_disconnect(timeout=10.0, count=before + 1)
+        await assert_no_leaks(model, fake_server, baseline)
+    finally:
+        session.close()
+        await model.aclose()
+    partial = outcomes[0].partial.text  # type: ignore[union-attr]
+    assert isinstance(outcomes[0], Failed) and TEXT.startswith(partial) and len(partial) >= n
+    assert out.read_text(encoding="utf-8") == outcomes[1].partial.text  # type: ignore[union-attr]
+    with Session.open(db) as again:
+        [message] = again.default_branch.messages
+        content = message.content
+        assert content.status == "incomplete"  # type: ignore[union-attr]
+        assert content.incomplete_reason == "cancelled"  # type: ignore[union-attr]
+        assert content.assistant_response == partial  # type: ignore[union-attr]
