@@ -218,3 +218,17 @@ def test_servers_bind_loopback_by_default() -> None:
     from lionrx.web import _main
 
     assert _main.build_parser().parse_args([]).host == "127.0.0.1"
+
+
+def test_every_listening_socket_is_one_we_checked() -> None:
+    """lionrx opens listening sockets only in the two servers checked above, and never names
+    an all-interfaces address."""
+    root = Path(lionrx.__file__).parent
+    sites = []
+    for path in root.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        assert "0.0.0.0" not in source, path
+        for needle in ("TCPSite(", "run_app(", "create_server(", "start_server("):
+            if needle in source:
+                sites.append(str(path.relative_to(root)))
+    assert sorted(set(sites)) == ["testing/_server.py", "web/_main.py"]
