@@ -720,8 +720,6 @@ class FakeProviderServer:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._changed: asyncio.Event | None = None
         self._counter = 0
-        self._thread: threading.Thread | None = None
-        self._thread_loop: asyncio.AbstractEventLoop | None = None
 
     # -- addresses -------------------------------------------------------------------------
 
@@ -773,7 +771,8 @@ class FakeProviderServer:
             app, handler_cancellation=True, access_log=None, shutdown_timeout=0.5
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        # A deep accept queue: load tests open a thousand connections at once.
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         self._changed = asyncio.Event()
