@@ -1,8 +1,13 @@
 """Incremental markdown block splitting: streamed markdown → committed blocks + a pending tail.
 
 Pure and I/O-free. `MarkdownBlockSplitter.feed` returns the blocks that became final (a
-renderer draws them once and never again); `pending` is the unfinished tail (redrawn on each
-update). Only complete lines are examined, each once: cost is linear in the text.
+renderer draws them once and never again); the pending tail is the unfinished rest (redrawn on
+each update). Only complete lines are examined, each once: cost is linear in the text.
+
+The pending tail of a block that never ends grows without bound, so it is never joined per
+chunk: `MarkdownBlockSplitter.pending_text` is an O(1) snapshot (`PendingText`) whose string
+is materialised only when asked for, folding the new pieces once, and whose last ``n``
+characters (`PendingText.tail`) cost O(n) — what a renderer with a bounded window needs.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["BlockKind", "MarkdownBlock", "MarkdownBlockSplitter"]
+__all__ = ["BlockKind", "MarkdownBlock", "MarkdownBlockSplitter", "PendingText"]
 
 BlockKind = Literal["paragraph", "heading", "list_item", "code", "quote", "table", "rule", "blank"]
 
@@ -42,6 +47,103 @@ class MarkdownBlock:
     any content)."""
 
 
+class _TailLog:
+    """The pieces of one pending tail, append-only between two commits (a commit starts a new
+    log, so snapshots of the old one stay valid). Pieces are joined lazily and only once: a
+    read folds the pieces added since the previous read into ``joined`` and drops them."""
+
+    __slots__ = ("pieces", "folded", "joined", "size")
+
+    def __init__(self, pieces: list[str], size: int) -> None:
+        self.pieces = pieces
+        """Pieces after the first ``folded`` ones (those are in ``joined``)."""
+        self.folded = 0
+        self.joined = ""
+        self.size = size
+        """Characters in the whole log."""
+
+    def append(self, piece: str) -> None:
+        self.pieces.append(piece)
+        self.size += len(piece)
+
+    def text(self, count: int, size: int) -> str:
+        """The first ``count`` pieces (``size`` characters), joined."""
+        folded = self.folded
+        if count > folded:
+            new = count - folded
+            self.joined += "".join(self.pieces[:new])
+            del self.pieces[:new]
+            self.folded = count
+        joined = self.joined
+        return joined if len(joined) == size else joined[:size]
+
+    def tail(self, count: int, size: int, n: int) -> str:
+        """The last ``n`` characters of the first ``count`` pieces (``size`` characters).
+        Costs O(n): only the pieces at the end are visited (and nothing is folded)."""
+        if n <= 0:
+            return ""
+        if n >= size:
+            return self.text(count, size)
+        parts: list[str] = []
+        got = 0
+        i = count - self.folded
+        pieces = self.pieces
+        while got < n and i > 0:
+            i -= 1
+            piece = pieces[i]
+            parts.append(piece)
+            got += len(piece)
+        if got < n:
+            # The rest is in ``joined``, which starts with the first ``size - got`` characters.
+            end = size - got
+            parts.append(self.joined[end - (n - got) : end])
+        parts.reverse()
+        text = "".join(parts)
+        return text[len(text) - n :] if len(text) > n else text
+
+
+class PendingText:
+    """A snapshot of a splitter's pending tail, taken in O(1); the text is built only when
+    asked for (``str(snapshot)``), joining the pieces once (later snapshots reuse the join).
+
+    It stays valid (and unchanged) while the splitter goes on. ``len()`` is O(1);
+    ``tail(n)`` returns the last ``n`` characters in O(n), whatever the tail's length.
+    """
+
+    __slots__ = ("_log", "_count", "_size")
+
+    def __init__(self, log: _TailLog, count: int, size: int) -> None:
+        self._log = log
+        self._count = count
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __bool__(self) -> bool:
+        return self._size > 0
+
+    def __str__(self) -> str:
+        if not self._size:
+            return ""
+        return self._log.text(self._count, self._size)
+
+    def __repr__(self) -> str:
+        return f"PendingText({self.tail(40)!r}, size={self._size})"
+
+    def tail(self, n: int) -> str:
+        """The last ``n`` characters (all of them when the tail is shorter)."""
+        return self._log.tail(self._count, self._size, n)
+
+    def parts(self) -> tuple[_TailLog, int, int]:
+        """(log, pieces, characters): for holders of many snapshots that keep the parts."""
+        return self._log, self._count, self._size
+
+
+_EMPTY_LOG = _TailLog([], 0)
+EMPTY_PENDING = PendingText(_EMPTY_LOG, 0, 0)
+
+
 class MarkdownBlockSplitter:
     """Splits streamed markdown into blocks, committing each as soon as it cannot change.
 
@@ -52,7 +154,7 @@ class MarkdownBlockSplitter:
     that line ends). ``close()`` commits what is left.
     """
 
-    __slots__ = ("_partial", "_head", "_lines", "_kind", "_fence", "_after_blank")
+    __slots__ = ("_partial", "_head", "_lines", "_kind", "_fence", "_after_blank", "_log")
 
     def __init__(self) -> None:
         self._partial: list[str] = []  # pieces of the current, unfinished line
@@ -61,14 +163,61 @@ class MarkdownBlockSplitter:
         self._kind: BlockKind | None = None
         self._fence: tuple[str, int] | None = None
         self._after_blank = False  # the open block has had its blank line(s): it is over
+        # The pending tail (open block's lines + partial line) as a lazily joined log: the
+        # text fed since the last commit. Kept apart from the parsing state so that reading
+        # the tail never costs more than the text added since the last read.
+        self._log = _TailLog([], 0)
 
     @property
     def pending(self) -> str:
-        """The unfinished tail: the open block's lines and the current partial line."""
-        return "".join(self._lines) + "".join(self._partial)
+        """The unfinished tail: the open block's lines and the current partial line.
+
+        Materialising a string costs O(tail) whenever text arrived since the last read: to
+        follow a block that may never end, read it when drawing (not per chunk), or use
+        `pending_text` (its ``len`` and ``tail(n)`` never join the whole tail).
+        """
+        log = self._log
+        return log.text(log.folded + len(log.pieces), log.size)
+
+    @property
+    def pending_text(self) -> PendingText:
+        """An O(1) snapshot of the pending tail (see `PendingText`)."""
+        log = self._log
+        return PendingText(log, log.folded + len(log.pieces), log.size)
+
+    @property
+    def pending_size(self) -> int:
+        """Characters in the pending tail (O(1))."""
+        return self._log.size
+
+    def pending_tail(self, n: int) -> str:
+        """The last ``n`` characters of the pending tail, in O(n)."""
+        log = self._log
+        return log.tail(log.folded + len(log.pieces), log.size, n)
+
+    def reset(self) -> None:
+        """Forget the open block and partial line (nothing is committed): start afresh."""
+        self._partial = []
+        self._head = ""
+        self._lines = []
+        self._kind = None
+        self._fence = None
+        self._after_blank = False
+        self._log = _TailLog([], 0)
 
     def feed(self, text: str) -> list[MarkdownBlock]:
         """Add text; return the blocks it made final (maybe none)."""
+        out = self._feed(text)
+        if out:
+            # A commit cut the tail's front: a new log holds what is still pending (the
+            # current block's first line or so; each character is copied here at most once).
+            pieces = self._lines + self._partial
+            self._log = _TailLog(pieces, sum(map(len, pieces)))
+        elif text:
+            self._log.append(text)
+        return out
+
+    def _feed(self, text: str) -> list[MarkdownBlock]:
         out: list[MarkdownBlock] = []
         start = 0
         while True:
@@ -102,6 +251,7 @@ class MarkdownBlockSplitter:
             self._line(line, out)
         self._commit(out)
         self._fence = None
+        self._log = _TailLog([], 0)
         return out
 
     def _ends_open_block(self, piece: str) -> bool:

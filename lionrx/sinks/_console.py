@@ -23,7 +23,14 @@ from lionrx._segment import MarkdownBlock, MarkdownBlockSplitter, SentenceSegmen
 from lionrx.sinks._handle import Outcome, Sink, SinkHandle
 from lionrx.sinks._stats import format_progress, format_stats
 from lionrx.sinks._tee import SinkFactory
-from lionrx.sinks._terminal import LiveRegion, cell_width, fit, terminal_size, wrap_rows
+from lionrx.sinks._terminal import (
+    LiveRegion,
+    cell_width,
+    fit,
+    terminal_size,
+    wrap_rows,
+    wrap_window,
+)
 
 __all__ = ["ConsoleSink", "console"]
 
@@ -69,14 +76,14 @@ def _rich_markdown(width: int) -> Callable[[str], str] | None:
 class _Lane:
     """Per-source state: segmenters and what has been shown."""
 
-    __slots__ = ("label", "sentences", "blocks", "pending", "held", "rows", "row", "row_cells")
+    __slots__ = ("label", "sentences", "blocks", "held", "rows", "row", "row_cells")
 
     def __init__(self, label: str | None) -> None:
         self.label = label
         self.sentences: SentenceSegmenter | None = None
         self.blocks: MarkdownBlockSplitter | None = None
-        self.pending = ""
-        """Markdown text not yet in a committed block (live mode)."""
+        """Live markdown: the splitter, which also holds the pending tail (read only when a
+        redraw is due, and only its visible end)."""
         self.held: list[str] = []
         """Text held back until the end (dots progress)."""
         self.rows: list[str] = []
@@ -119,6 +126,8 @@ class ConsoleSink(Sink):
         self.reasoning = reasoning
         self.refresh = refresh
         self.scheduler = scheduler
+        self._scheduler: SchedulerBase | None = scheduler
+        self._refresh_delta = timedelta(seconds=refresh)
         if live is None:
             isatty = getattr(stream, "isatty", None)
             live = bool(isatty and isatty())
@@ -179,8 +188,14 @@ class ConsoleSink(Sink):
             rows = self._column_live_rows(budget)
         else:
             for lane in self._lanes.values():
-                if lane.pending:
-                    rows.extend(wrap_rows(lane.pending, width, budget - len(rows)))
+                blocks = lane.blocks
+                if blocks is not None and blocks.pending_size:
+                    # Only the end that can show is fetched: the cost of a redraw is bounded
+                    # by the terminal's size, not by the length of the pending block.
+                    size = blocks.pending_size
+                    left = budget - len(rows)
+                    tail = blocks.pending_tail(wrap_window(size, width, left))
+                    rows.extend(wrap_rows(tail, width, left, size))
         return rows + status
 
     def _drawn(self) -> None:
@@ -188,10 +203,17 @@ class ConsoleSink(Sink):
         if self.scheduler is not None or self.refresh:
             self._last_draw = self._now()
 
-    def _now(self) -> datetime:
-        from lionrx._rx import resolve_scheduler
+    def _clock(self) -> SchedulerBase:
+        """The scheduler, resolved once (not per chunk)."""
+        clock = self._scheduler
+        if clock is None:
+            from lionrx._rx import resolve_scheduler
 
-        return resolve_scheduler(self.scheduler).now
+            clock = self._scheduler = resolve_scheduler(self.scheduler)
+        return clock
+
+    def _now(self) -> datetime:
+        return self._clock().now
 
     def _redraw(self) -> None:
         """Redraw the live rows now, or at most every ``refresh`` seconds."""
@@ -202,17 +224,15 @@ class ConsoleSink(Sink):
             region.update("", self._live_rows())
             return
         now = self._now()
-        if self._last_draw is None or now - self._last_draw >= timedelta(seconds=self.refresh):
+        if self._last_draw is None or now - self._last_draw >= self._refresh_delta:
             region.update("", self._live_rows())
             self._last_draw = now
             self._dirty = False
             return
         self._dirty = True
         if self._timer is None:
-            from lionrx._rx import resolve_scheduler
-
-            due = self._last_draw + timedelta(seconds=self.refresh)
-            self._timer = resolve_scheduler(self.scheduler).schedule_absolute(due, self._tick)
+            due = self._last_draw + self._refresh_delta
+            self._timer = self._clock().schedule_absolute(due, self._tick)
 
     def _tick(self, *_: Any) -> None:
         self._timer = None
@@ -242,7 +262,7 @@ class ConsoleSink(Sink):
         pending tail is shown as text and its text goes on plainly, labelled."""
         for lane in list(self._lanes.values()):
             if lane.blocks is not None:
-                pending, lane.blocks, lane.pending = lane.blocks.pending, None, ""
+                pending, lane.blocks = lane.blocks.pending, None
                 if pending:
                     self._show(lane, pending)
 
@@ -417,8 +437,10 @@ class ConsoleSink(Sink):
             for sentence in lane.sentences.feed(text):
                 self._show(lane, sentence)
         elif lane.blocks is not None:
+            # The pending tail is not read here: `_live_rows` fetches its visible end when a
+            # redraw is due (throttled by ``refresh``), so a block that never ends costs O(1)
+            # per chunk.
             blocks = lane.blocks.feed(text)
-            lane.pending = lane.blocks.pending
             if blocks:
                 self._emit("".join(self._render_block(b) for b in blocks))
             else:
@@ -442,7 +464,6 @@ class ConsoleSink(Sink):
                 self._show(lane, rest)
         if lane.blocks is not None:
             blocks = list(lane.blocks.close())
-            lane.pending = ""
             self._emit("".join(self._render_block(b) for b in blocks))
 
     def on_progress(self, progress: Any) -> None:
@@ -502,7 +523,7 @@ class ConsoleSink(Sink):
             self._timer.dispose()
             self._timer = None
         for lane in self._lanes.values():
-            if lane.held or lane.pending:
+            if lane.held or (lane.blocks is not None and lane.blocks.pending_size):
                 self._flush_lane(lane)
         if self._deferred:
             lines, self._deferred = self._deferred, []

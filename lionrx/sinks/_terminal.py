@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import TextIO
 
-__all__ = ["LiveRegion", "cell_width", "fit", "terminal_size", "wrap_rows"]
+__all__ = ["LiveRegion", "cell_width", "fit", "terminal_size", "wrap_rows", "wrap_window"]
 
 # Synchronised output (DEC mode 2026): terminals that know it paint the whole update at once;
 # others ignore it.
@@ -65,22 +65,35 @@ def fit(line: str, width: int) -> str:
     return _split_cells(line, max(width, 1))[0]
 
 
-def wrap_rows(text: str, width: int, max_rows: int) -> list[str]:
+def wrap_window(length: int, width: int, max_rows: int) -> int:
+    """How many characters at the end of a text of ``length`` characters `wrap_rows` examines
+    (about ``2 * max_rows * width``): a caller holding a long text in pieces fetches just these.
+
+    The window starts at a multiple of ``width`` so that rows stay put as text grows.
+    """
+    if max_rows <= 0:
+        return 0
+    width = max(width, 1)
+    window = max_rows * width * 2
+    if length <= window:
+        return length
+    cut = -(-(length - window) // width) * width
+    return length - cut
+
+
+def wrap_rows(text: str, width: int, max_rows: int, length: int | None = None) -> list[str]:
     """The last ``max_rows`` terminal rows of ``text`` hard-wrapped at ``width`` cells.
 
     Only the end of ``text`` is examined (about ``max_rows * width`` characters), so the cost
-    does not depend on the length of ``text``.
+    does not depend on the length of ``text``. ``length``: the length of the whole text when
+    ``text`` is only its last ``wrap_window(length, ...)`` characters (rows are then the same).
     """
     if max_rows <= 0:
         return []
     width = max(width, 1)
-    window = max_rows * width * 2
-    if len(text) > window:
-        # Start the window at a multiple of ``width`` so that rows stay put as text grows.
-        cut = -(-(len(text) - window) // width) * width
-        tail = text[cut:]
-    else:
-        tail = text
+    total = len(text) if length is None else length
+    keep = wrap_window(total, width, max_rows)
+    tail = text[len(text) - keep :] if keep < len(text) else text
     lines = tail.split("\n")
     rows: list[str] = []
     for line in reversed(lines):

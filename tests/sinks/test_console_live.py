@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 from reactivex.subject import Subject
 from reactivex.testing import TestScheduler
 
+from lionrx._segment import _markdown
 from lionrx.events import Completed, Event, Response, TextDelta
 from lionrx.sinks import SinkHandle
 from lionrx.sinks._console import ConsoleSink
-from lionrx.sinks._terminal import LiveRegion, wrap_rows
+from lionrx.sinks._terminal import LiveRegion, wrap_rows, wrap_window
 from lionrx.testing import FakeProviderServer, Script
 from lionrx.testing._strategies import chunkings
 
@@ -379,3 +380,87 @@ async def test_markdown_turns_to_labelled_text_when_a_second_source_appears() ->
     await SinkHandle(reactivex.from_iterable(events), sink)
     screen = _nonblank(_screen(out.getvalue(), 60, 12))
     assert screen == ["# Title", "[gpt] first par", "[claude] other", "[gpt] agraph"]
+
+
+class _TailReads:
+    """Records every read of a markdown splitter's pending tail (characters returned)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.whole: list[int] = []
+        self.tails: list[int] = []
+        log = _markdown._TailLog
+        text, tail = log.text, log.tail
+
+        def counted_text(this: Any, count: int, size: int) -> str:
+            out = text(this, count, size)
+            self.whole.append(len(out))
+            return out
+
+        def counted_tail(this: Any, count: int, size: int, n: int) -> str:
+            out = tail(this, count, size, n)
+            self.tails.append(len(out))
+            return out
+
+        monkeypatch.setattr(log, "text", counted_text)
+        monkeypatch.setattr(log, "tail", counted_tail)
+
+
+ENDLESS = "the quick brown fox jumps over the lazy dog and " * 200  # one paragraph, no end
+
+
+async def test_endless_block_redraws_only_its_visible_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A redraw per chunk (refresh=0) through a block that never ends: each redraw fetches at
+    # most the window of characters that can show (2 × rows × width), never the whole tail,
+    # so its cost stays bounded by the terminal's size as the block grows.
+    reads = _TailReads(monkeypatch)
+    out = FakeTTY()
+    sink, region = _live_sink(out, (40, 10), mode="markdown")
+    subject: Subject[str] = Subject()
+    handle = SinkHandle(subject, sink)
+    for piece in _chunks(ENDLESS, 3):
+        subject.on_next(piece)
+    window = 2 * region.max_rows * region.row_width
+    assert len(reads.tails) == len(ENDLESS) // 3
+    assert max(reads.tails) <= window
+    # The tail is joined whole only while it fits the window (then it is what shows).
+    assert max(reads.whole) <= window
+    assert max(region.sizes) < 2 * region.max_rows * 40  # the live rows, not the answer
+    # The live rows show the end of the paragraph, wrapped as if the whole tail had been.
+    expected = [row.rstrip() for row in wrap_rows(ENDLESS, 39, 8)]
+    assert _nonblank(_screen(out.getvalue(), 40, 10))[-8:] == expected
+    subject.on_completed()
+    await handle
+    assert "".join(c for c in region.commits if c) == ENDLESS
+
+
+async def test_pending_tail_is_read_only_when_a_redraw_is_due(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One character per chunk, all at the same virtual instant: the first chunk draws, the
+    # rest only mark the region dirty; the tail is read again once, when the timer fires.
+    reads = _TailReads(monkeypatch)
+    scheduler = TestScheduler()
+    out = FakeTTY()
+    sink = ConsoleSink(
+        out, live=True, size=lambda: (40, 10), mode="markdown", rich=False, scheduler=scheduler
+    )
+    subject: Subject[str] = Subject()
+    handle = SinkHandle(subject, sink, scheduler=scheduler)
+    for ch in ENDLESS:
+        subject.on_next(ch)
+    assert len(reads.tails) == 1
+    scheduler.advance_to(1.0)
+    assert len(reads.tails) == 2
+    assert len(reads.whole) <= 1  # the first draw (one character, then the whole tail)
+    expected = [row.rstrip() for row in wrap_rows(ENDLESS, 39, 8)]
+    assert _nonblank(_screen(out.getvalue(), 40, 10))[-8:] == expected
+    subject.on_completed()
+    await handle
+
+
+def test_wrap_rows_on_a_window_matches_the_whole_text() -> None:
+    for length in (0, 5, 77, 78, 79, 80, 1000, 1001, 12345):
+        text = "".join(chr(97 + i % 26) for i in range(length))
+        keep = wrap_window(length, 13, 3)
+        assert keep <= max(2 * 3 * 13, 0) or keep == length
+        assert wrap_rows(text[length - keep :], 13, 3, length) == wrap_rows(text, 13, 3)
