@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 pytest: $(STAMP) system-deps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not slow"
 
 docs: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict --site-dir .site
