@@ -8,7 +8,7 @@ import pytest_asyncio
 
 from lionrx.services import iModel
 from lionrx.testing import FakeProviderServer
-from lionrx.testing._pytest_plugin import fake_server
+from lionrx.testing.pytest_plugin import fake_server
 
 __all__ = ["fake_server", "model"]
 

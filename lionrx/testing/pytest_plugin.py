@@ -1,6 +1,6 @@
 """pytest fixtures from lionrx.testing: ``fake_server`` (a started `FakeProviderServer`).
 
-Enable with ``pytest_plugins = ["lionrx.testing._pytest_plugin"]`` in a ``conftest.py``.
+Enable with ``pytest_plugins = ["lionrx.testing.pytest_plugin"]`` in a ``conftest.py``.
 """
 
 from __future__ import annotations
