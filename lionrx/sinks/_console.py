@@ -18,7 +18,15 @@ from reactivex import Observable
 from reactivex.abc import DisposableBase, SchedulerBase
 
 from lionrx._errors import ConfigurationError, StreamCancelled
-from lionrx._events import Completed, Event, Failed, ReasoningDelta, Response, TextDelta
+from lionrx._events import (
+    Completed,
+    Event,
+    Failed,
+    Fallback,
+    ReasoningDelta,
+    Response,
+    TextDelta,
+)
 from lionrx._segment import MarkdownBlock, MarkdownBlockSplitter, SentenceSegmenter
 from lionrx.sinks._handle import Outcome, Sink, SinkHandle
 from lionrx.sinks._stats import format_progress, format_stats
@@ -422,6 +430,34 @@ class ConsoleSink(Sink):
             raw = event.text.translate(_CONTROL_PICTURES) if self.sanitize else event.text
             text = f"{_DIM}{raw}{_UNDIM}" if self.live else raw
             self._show(lane, text)
+        elif isinstance(event, Fallback) and event.mode == "restart":
+            # ("continue": the next model goes on with the same text; nothing to show.)
+            self._restart(lane, event)
+
+    def _restart(self, lane: _Lane, event: Fallback) -> None:
+        """The `fallback` operator starts the answer over with its next stream: what is on
+        screen stays, a note says the answer restarts, and the lane's unshown state is dropped
+        so the failed answer's unfinished sentence is not glued to the new one."""
+        lane.held = []  # never shown (dots): the answer that counts is the next one
+        if lane.sentences is not None:
+            lane.sentences = SentenceSegmenter()
+        if lane.blocks is not None:
+            # The pending tail is on screen (live rows): it stays, committed as it is.
+            blocks = lane.blocks.close()
+            if blocks:
+                self._emit("".join(self._render_block(b) for b in blocks))
+        note = f"↻ {type(event.error).__name__}: the answer restarts with the next model"
+        if self.live:
+            note = f"{_DIM}{note}{_UNDIM}"
+        self._show(lane, ("" if self._lane_at_line_start(lane) else "\n") + note + "\n")
+
+    def _lane_at_line_start(self, lane: _Lane) -> bool:
+        """Whether the lane's shown text ends a line (so a note can start its own)."""
+        if self._columns_active():
+            return not lane.row
+        if self._labelled() and self._last_lane is not lane:
+            return True  # `_show` starts the lane's text on a new, labelled line
+        return self._at_line_start
 
     def on_text(self, text: str) -> None:
         lane = self._lanes.get(None) or self._lane(None)
@@ -621,6 +657,12 @@ def console(
       retitle the terminal. In a pipe the text is written exactly as received.
     - A failure is shown as one line (``✗ Error: message``, with the characters kept) and the
       handle raises it; disposal shows ``■ stopped``.
+    - Under ``lionrx.operators.fallback``: when the next model starts the answer over, a note
+      on its own line says so (``↻ Error: the answer restarts with the next model``); the text
+      already shown stays, an unfinished sentence not yet shown is dropped. When the next model
+      continues the text, nothing is shown: the answer keeps growing.
+    - Live markdown costs O(1) per chunk however long the open block: only the end of the
+      pending tail that fits the terminal is fetched, and only when a redraw is due.
     """
     if observable is None:
 
