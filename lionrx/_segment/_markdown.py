@@ -91,6 +91,8 @@ class _TailLog:
         while got < n and i > 0:
             i -= 1
             piece = pieces[i]
+            if got + len(piece) > n:
+                piece = piece[len(piece) - (n - got) :]  # a big piece: only its end
             parts.append(piece)
             got += len(piece)
         if got < n:
@@ -98,8 +100,7 @@ class _TailLog:
             end = size - got
             parts.append(self.joined[end - (n - got) : end])
         parts.reverse()
-        text = "".join(parts)
-        return text[len(text) - n :] if len(text) > n else text
+        return "".join(parts)
 
 
 class PendingText:

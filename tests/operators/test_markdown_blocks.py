@@ -299,3 +299,36 @@ async def test_end_to_end(fake_server: FakeProviderServer, model: iModel) -> Non
     assert result.items[-1].final and result.items[-1].pending == ""
     # A renderer never sees a committed block again: each appears in exactly one update.
     assert len(blocks) == len(BLOCKS)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_pending_snapshots_stay_exact_whatever_is_read_when(data: st.DataObject) -> None:
+    # Snapshots of the splitter's tail, read (joined or just their end) at random moments:
+    # folding by one read never changes what another snapshot, older or newer, shows.
+    atoms = st.sampled_from(["para ", "long piece of text ", "\n", "\n\n", "# h\n", "- i", "x"])
+    text = "".join(data.draw(st.lists(atoms, min_size=1, max_size=30)))
+    pieces = [piece for piece in data.draw(chunkings(text)) if piece]
+    splitter = MarkdownBlockSplitter()
+    snapshots = []
+    committed = ""
+    fed = ""
+    for piece in pieces:
+        fed += piece
+        committed += "".join(b.text for b in splitter.feed(piece))
+        expected = fed[len(committed) :]
+        assert splitter.pending_size == len(expected)
+        snapshots.append((splitter.pending_text, expected))
+        if data.draw(st.booleans()):
+            old, old_expected = snapshots[data.draw(st.integers(0, len(snapshots) - 1))]
+            n = data.draw(st.integers(0, len(old_expected) + 1))
+            if data.draw(st.booleans()):
+                assert str(old) == old_expected
+            else:
+                assert old.tail(n) == (old_expected[-n:] if n else "")
+        n = data.draw(st.integers(0, len(expected) + 1))
+        assert splitter.pending_tail(n) == (expected[-n:] if n else "")
+    for snapshot, expected in reversed(snapshots):
+        n = data.draw(st.integers(0, len(expected) + 1))
+        assert snapshot.tail(n) == (expected[-n:] if n else "")
+        assert len(snapshot) == len(expected) and str(snapshot) == expected
