@@ -213,6 +213,12 @@ class SinkHandle:
             if kind == "completed" or kind == "failed":
                 self._record(item)
                 return
+            if kind == "fallback":
+                # The failed stream hands over to the next one (which may carry another
+                # label): it is no longer a source awaiting its own outcome.
+                self._builders.pop(item.source, None)
+                self.sink.on_event(item)
+                return
             self._builder(item.source).add(item)
             self.sink.on_event(item)
         except Exception as exc:  # noqa: BLE001 - the sink's own failure ends the stream

@@ -129,3 +129,38 @@ async def test_labelled_lines_get_the_note_on_the_lanes_own_line() -> None:
         "[gpt] ↻ RateLimitError: the answer restarts with the next model",
         "[gpt] Whole.",
     ]
+
+
+async def test_fallback_to_a_differently_named_model_ends_with_its_answer() -> None:
+    import io
+
+    import reactivex
+
+    from lionrx import operators as ops
+    from lionrx.errors import RateLimitError
+    from lionrx.events import Completed, Failed, Response, Start, TextDelta
+    from lionrx.sinks import console
+
+    def stream(label: str, text: str, fail: bool) -> reactivex.Observable[object]:
+        end: object = (
+            Failed(
+                error=RateLimitError("slow down"), partial=Response(texts={0: text}), source=label
+            )
+            if fail
+            else Completed(response=Response(texts={0: text}), source=label)
+        )
+        return reactivex.from_iterable(
+            [Start(source=label), TextDelta(text=text, source=label), end]
+        )
+
+    out = io.StringIO()
+    handle = console(
+        ops.fallback(
+            stream("gpt", "Hello there. Half a sen", True), stream("claude", "Fresh.", False)
+        ),
+        stream=out,
+    )
+    response = await handle
+    assert response.text == "Fresh."
+    assert list(handle.outcomes) == ["claude"]
+    assert "restarts with the next model" in out.getvalue()
