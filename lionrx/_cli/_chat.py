@@ -116,6 +116,7 @@ class Chat:
             reshape(stream, self.args),
             mode="markdown" if self.args.markdown else "raw",
             stats=not self.args.no_stats,
+            progress=self.args.progress,
         )
         self.current = handle
         try:

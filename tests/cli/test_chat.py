@@ -143,6 +143,10 @@ def test_branch_fork_model_stats_commands(spawn: Callable[..., Any], tmp_path: P
     child.sendline("/nonsense")
     child.expect(r"unknown command /nonsense")
     child.expect("you> ")
+    # The next answer comes from the model switched to (the server echoes the model asked for).
+    child.sendline("Question to the other model")
+    child.expect(r"Stats: \d+ chunks")
+    child.expect("you> ")
     # Ctrl-C at the prompt does not leave the chat.
     child.sendintr()
     child.expect(r"Ctrl-D or /exit leaves")
@@ -161,6 +165,15 @@ def test_branch_fork_model_stats_commands(spawn: Callable[..., Any], tmp_path: P
         assert side.order[:2] == default.order
         empty = session.get_branch("empty")
         assert empty.system is not None
+        models = {
+            name: [
+                c.model_name
+                for c in (session.messages[i].content for i in session.get_branch(name).order)
+                if isinstance(c, AssistantResponseContent)
+            ]
+            for name in ("side", "empty")
+        }
+        assert models == {"side": ["fake-model", "fake-model"], "empty": ["other-model"]}
 
 
 def test_chat_with_the_local_model(spawn: Callable[..., Any], tmp_path: Path) -> None:
@@ -220,6 +233,36 @@ def test_timeout_in_chat_is_recorded_as_timeout(spawn: Callable[..., Any], tmp_p
     child.sendline("/history")
     child.expect("you> ")
     assert "[incomplete: timeout]" in plain(child.before or "")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_chat_display_flags(spawn: Callable[..., Any], tmp_path: Path) -> None:
+    """``--progress line``, ``--markdown`` and ``--no-stats`` apply to every chat answer."""
+    markdown = "Some *text* here.\n\n- one\n- two\n"
+    child = spawn(
+        "chat",
+        "--fake",
+        "--session",
+        str(tmp_path / "chat.sqlite"),
+        "--fake-text",
+        markdown,
+        "--fake-delay",
+        "0.05",
+        "--progress",
+        "line",
+        "--markdown",
+        "--no-stats",
+    )
+    child.expect("you> ")
+    child.sendline("Hello")
+    child.expect(r"⏳ [\d.]+s · \d+ chunks")
+    child.expect("you> ")
+    answer = str(child.before or "")
+    assert "\x1b[3mtext\x1b[0m" in answer and "• two" in plain(answer)
+    assert "Stats:" not in plain(answer)
     child.sendeof()
     child.expect(pexpect.EOF)
     child.close()
