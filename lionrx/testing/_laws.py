@@ -10,7 +10,8 @@ time-based operators). Use them on your own operators::
 
 The laws: lossless under any chunking; order kept; no empty chunks; no duplicated text;
 completion and errors flush what is buffered and the error is passed on; exactly one terminal
-outcome; deterministic under ``TestScheduler``; disposing downstream disposes upstream.
+outcome; deterministic under ``TestScheduler``; disposing downstream disposes upstream (every
+upstream, for operators over several streams: `check_dispose_reaches_every_source`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+from reactivex import Observable
 from reactivex.notification import OnCompleted, OnError, OnNext
+from reactivex.testing import TestScheduler
+from reactivex.testing.recorded import Recorded
+from reactivex.testing.subscription import Subscription
 
 from lionrx._errors import ProviderStreamError
 from lionrx._events import (
@@ -46,6 +51,7 @@ __all__ = [
     "assert_stream_laws",
     "check_deterministic",
     "check_dispose_propagates",
+    "check_dispose_reaches_every_source",
     "check_flush_on_error",
     "check_lossless",
     "check_no_empty_chunks",
@@ -321,6 +327,37 @@ def check_dispose_propagates(
     assert all(s.unsubscribe == at for s in subs), (
         f"dispose: source subscriptions {subs!r} were not disposed at tick {at}"
     )
+
+
+def check_dispose_reaches_every_source(
+    combine: Callable[[Sequence[Observable[Any]]], Observable[Any]],
+    sources: Sequence[Sequence[Recorded[Any]]],
+    *,
+    disposed: float,
+) -> list[list[Subscription]]:
+    """For operators over several streams (`merge_labeled`, `race`, `fallback`, your own):
+    disposing the result at tick ``disposed`` leaves no source subscribed after that tick.
+
+    ``combine`` builds the stream from the cold sources (timed notifications, see `messages`),
+    subscribed at tick 200. Every subscription of every source must have ended at or before
+    ``disposed`` (a loser of a race or a failed attempt of a fallback may end earlier), and at
+    least one must have run until ``disposed`` itself (the disposal reached it). Returns each
+    source's subscriptions for further checks."""
+    sched = TestScheduler()
+    cold = [sched.create_cold_observable(list(notes)) for notes in sources]
+    sched.start(lambda: combine(cold), disposed=disposed)
+    subs = [list(c.subscriptions) for c in cold]
+    flat = [s for per in subs for s in per]
+    assert flat, "dispose (every source): no source was ever subscribed"
+    for k, per in enumerate(subs):
+        for s in per:
+            assert s.unsubscribe <= disposed, (
+                f"dispose (every source): source {k} still subscribed after tick {disposed} ({s!r})"
+            )
+    assert any(s.unsubscribe == disposed for s in flat), (
+        f"dispose (every source): no source was disposed at tick {disposed}: {subs!r}"
+    )
+    return subs
 
 
 def assert_stream_laws(
