@@ -236,3 +236,57 @@ async def test_shapes_accepted_by_official_sdks(server: FakeProviderServer) -> N
     await an.close()
     sent = server.requests[-1].json
     assert sent["system"] == "sys" and sent["messages"] == achat["messages"]
+
+
+def test_unanswered_tool_calls_are_not_sent_as_context() -> None:
+    """Providers reject a history with a tool call that has no result right after it (HTTP 400
+    on OpenAI and Anthropic). Calls that were answered, or that end the list (the caller appends
+    their results), are sent; calls of an answer that did not complete are not. The stored
+    messages keep everything."""
+    session = Session()
+    branch = session.create_branch(name="t")
+    done = ToolCall(index=0, id="call_ok", name="weather", arguments='{"city": "Oslo"}')
+    unanswered = ToolCall(index=1, id="call_lost", name="time", arguments="{}")
+    cut = ToolCall(index=0, id="call_cut", name="weather", arguments='{"ci')
+    msgs = [
+        Message(content=InstructionContent(instruction="Weather and time?")),
+        Message(content=AssistantResponseContent(tool_calls=(done, unanswered))),
+        Message(content=ToolResultContent(tool_call_id="call_ok", result="3 C")),
+        Message(content=InstructionContent(instruction="Never mind the time.")),
+        Message(content=AssistantResponseContent(tool_calls=(unanswered,))),
+        Message(content=InstructionContent(instruction="Stop.")),
+        Message(
+            content=AssistantResponseContent(
+                assistant_response="Checking", tool_calls=(cut,), status="incomplete"
+            )
+        ),
+        Message(content=InstructionContent(instruction="Again?")),
+        Message(content=AssistantResponseContent(tool_calls=(done,))),
+    ]
+    for m in msgs:
+        session.add_message(m, branches=branch)
+
+    chat = prepare_messages_for_chat(session.messages, branch)
+    assert [(m["role"], [c["id"] for c in m.get("tool_calls", ())]) for m in chat] == [
+        ("user", []),
+        ("assistant", ["call_ok"]),
+        ("tool", []),
+        ("user", []),
+        ("user", []),  # the answer made only of an unanswered call is left out
+        ("assistant", []),  # the cut-off answer's text stays, its cut call does not
+        ("user", []),
+        ("assistant", ["call_ok"]),  # the last call: its result is for the caller to append
+    ]
+    assert chat[5]["content"] == "Checking"
+
+    anthropic = prepare_anthropic_chat(session.messages, branch)["messages"]
+    uses = [b["id"] for m in anthropic if isinstance(m["content"], list) for b in m["content"]
+            if b["type"] == "tool_use"]  # fmt: skip
+    results = [b["tool_use_id"] for m in anthropic if isinstance(m["content"], list)
+               for b in m["content"] if b["type"] == "tool_result"]  # fmt: skip
+    assert uses == ["call_ok", "call_ok"] and results == ["call_ok"]
+    roles = [m["role"] for m in anthropic]
+    assert all(a != b for a, b in zip(roles, roles[1:], strict=False))
+    # Nothing is lost from the store.
+    stored = session.messages[msgs[6].id].content
+    assert isinstance(stored, AssistantResponseContent) and stored.tool_calls == (cut,)

@@ -106,7 +106,44 @@ def prepare_messages_for_chat(
             continue
         if _skip(item):
             continue
-        out.append(openai_message(item))
+        out.append(_context_message(item))
+    return _settle_tool_calls(out)
+
+
+def _context_message(message: Message) -> dict[str, Any]:
+    """`openai_message`, minus the tool calls of an answer that did not complete: they may be
+    cut off mid-arguments and were never run, and a tool call without its result makes both
+    OpenAI and Anthropic reject the whole request (HTTP 400). The stored message keeps them."""
+    chat = openai_message(message)
+    content = message.content
+    if isinstance(content, AssistantResponseContent) and content.status != "complete":
+        chat.pop("tool_calls", None)
+    return chat
+
+
+def _settle_tool_calls(chat: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop tool calls that were never answered (no ``tool`` result right after them, and the
+    conversation went on): providers refuse a history with an unanswered tool call. Tool calls
+    at the very end are kept, for the caller to append their results. An assistant turn left
+    with neither text nor tool calls is dropped."""
+    out: list[dict[str, Any]] = []
+    for i, item in enumerate(chat):
+        calls = item.get("tool_calls") if item.get("role") == "assistant" else None
+        if calls:
+            answered: set[str] = set()
+            j = i + 1
+            while j < len(chat) and chat[j].get("role") == "tool":
+                answered.add(str(chat[j].get("tool_call_id")))
+                j += 1
+            if j < len(chat):  # something other than a tool result follows
+                kept = [c for c in calls if str(c.get("id")) in answered]
+                if len(kept) != len(calls):
+                    item = {k: v for k, v in item.items() if k != "tool_calls"}
+                    if kept:
+                        item["tool_calls"] = kept
+                    elif not item.get("content"):
+                        continue
+        out.append(item)
     return out
 
 
@@ -155,7 +192,7 @@ def prepare_anthropic_chat(
         if not isinstance(item, Message):
             items.append(item)
         elif not _skip(item):
-            chat = openai_message(item)
+            chat = _context_message(item)
             content = item.content
             if isinstance(content, AssistantResponseContent) and content.reasoning_signature:
                 chat["_thinking"] = {
@@ -164,7 +201,7 @@ def prepare_anthropic_chat(
                     "signature": content.reasoning_signature,
                 }
             items.append(chat)
-    return openai_to_anthropic(items)
+    return openai_to_anthropic(_settle_tool_calls([dict(i) for i in items]))
 
 
 def openai_to_anthropic(chat: Sequence[Mapping[str, Any]]) -> AnthropicChat:
