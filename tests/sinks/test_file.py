@@ -170,3 +170,66 @@ async def test_jsonl_to_a_pipe(tmp_path: Path) -> None:
         for fd in (read_fd, write_fd):
             if fd >= 0:
                 os.close(fd)
+
+
+async def test_completion_fsyncs_off_the_loop_before_the_handle_is_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import threading
+
+    real_fsync = os.fsync
+    synced: list[tuple[str, int]] = []
+
+    def spy(fd: int) -> None:  # the real fsync, observed
+        real_fsync(fd)
+        synced.append((os.readlink(f"/proc/self/fd/{fd}"), threading.get_ident()))
+
+    monkeypatch.setattr(os, "fsync", spy)
+    for fmt in ("text", "jsonl", "sse"):
+        path = tmp_path / f"synced.{fmt}"
+        handle = file(reactivex.from_iterable(EVENTS), path, format=fmt)  # type: ignore[call-overload]
+        await handle
+        assert handle.done and synced and synced[-1][0] == str(path)
+        assert synced[-1][1] != threading.get_ident(), "fsync blocked the event loop"
+    # A failed stream is fsync'd too: what was received must survive a power cut.
+    failed = [TextDelta(text="Hel"), Failed(error=LionrxError("cut"), partial=Response())]
+    synced.clear()
+    await file(reactivex.from_iterable(failed), tmp_path / "failed.txt").wait()
+    assert [p for p, _ in synced] == [str(tmp_path / "failed.txt")]
+    # fsync=False skips it.
+    synced.clear()
+    await file(reactivex.from_iterable(EVENTS), tmp_path / "fast.txt", fsync=False)
+    assert synced == []
+
+
+async def test_flush_every_n_seconds(tmp_path: Path) -> None:
+    path = tmp_path / "periodic.txt"
+    subject: Subject[str] = Subject()
+    handle = file(subject, path, flush=3600)
+    subject.on_next("abc")
+    assert path.read_text() == ""  # buffered: less than an hour since the last flush
+    subject.on_completed()
+    await handle
+    assert path.read_text() == "abc"
+    every: Subject[str] = Subject()
+    eager = file(every, tmp_path / "eager.txt", flush=0)
+    every.on_next("x")
+    assert (tmp_path / "eager.txt").read_text() == "x"
+    every.on_completed()
+    await eager
+
+
+async def test_recordings_append_never_truncate(tmp_path: Path) -> None:
+    from lionrx.sinks import load_recordings
+
+    for fmt in ("jsonl", "sse"):
+        path = tmp_path / f"cassette.{fmt}"
+        path.write_bytes(b"")
+        for _ in range(3):
+            await record(reactivex.from_iterable(EVENTS), path, format=fmt)  # type: ignore[arg-type]
+        streams = load_recordings(path)
+        assert len(streams) == 3
+        assert all([e for _, e in s.events] == EVENTS for s in streams)
+        await record(reactivex.from_iterable(EVENTS), path, format=fmt, truncate=True)  # type: ignore[arg-type]
+        assert len(load_recordings(path)) == 1

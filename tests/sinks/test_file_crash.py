@@ -97,7 +97,7 @@ HTTP_CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("fmt", ["text", "jsonl"])
+@pytest.mark.parametrize("fmt", ["text", "jsonl", "sse"])
 async def test_sigkill_during_a_real_http_stream(tmp_path: Path, fmt: str) -> None:
     import ast
 
