@@ -267,3 +267,46 @@ def test_chat_display_flags(spawn: Callable[..., Any], tmp_path: Path) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_ctrl_c_closes_the_connection_and_the_chat_goes_on(
+    spawn: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Against a server in this process: Ctrl-C mid-answer closes the HTTP connection (the
+    server sees the client leave before the answer is complete), and the next turn works."""
+    import time
+
+    from lionrx.testing import FakeProviderServer, Script
+
+    server = FakeProviderServer(Script(text=SECOND, delay=0.15))
+    with server.in_thread():
+        child = spawn(
+            "chat",
+            "--session",
+            str(tmp_path / "chat.sqlite"),
+            "--base-url",
+            server.openai_base_url,
+            "--model",
+            "m",
+        )
+        child.expect("you> ")
+        child.sendline("Tell me more")
+        child.expect("The second answer")
+        assert server.disconnects == 0
+        child.sendintr()
+        child.expect(r"stopped \(\d+ characters kept\)")
+        deadline = time.monotonic() + 5
+        while server.disconnects == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.disconnects == 1 and server.completed == 0
+        child.expect("you> ")
+        server.queue(Script(text=FIRST))
+        child.sendline("Short one?")
+        child.expect(r"Stats: \d+ chunks")
+        assert FIRST in plain(child.before or "")
+        child.expect("you> ")
+        child.sendeof()
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+        assert server.completed == 1

@@ -200,3 +200,24 @@ def test_no_traceback_on_usage_errors(lionrx_run: Callable[..., Any]) -> None:
     done = lionrx_run("replay", "/nowhere.jsonl")
     assert done.returncode in (1, 2)
     assert "recording not found" in _one_error_line(done)
+
+
+def test_provider_from_the_environment(
+    lionrx_run: Callable[..., Any], cli_env: dict[str, str]
+) -> None:
+    # LIONRX_PROVIDER picks the provider: with no key for it, the one-line key error.
+    cli_env["LIONRX_PROVIDER"] = "anthropic"
+    done = lionrx_run("run", "hi")
+    assert done.returncode == 2
+    assert "set ANTHROPIC_API_KEY" in _one_error_line(done)
+    # OPENAI_API_KEY (+ OPENAI_BASE_URL) alone: openai, no local-model notice, the key sent.
+    del cli_env["LIONRX_PROVIDER"]
+    server = FakeProviderServer(Script(text="From the environment."))
+    cli_env["OPENAI_API_KEY"] = "sk-env-key-0000000000"
+    with server.in_thread():
+        cli_env["OPENAI_BASE_URL"] = server.openai_base_url
+        done = lionrx_run("run", "hi", "--no-stats")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "From the environment."
+    assert "local model" not in done.stderr
+    assert server.requests[-1].json["model"] == "gpt-4o-mini"
