@@ -6,8 +6,8 @@ send only keep-alives, inject garbage lines, invalid JSON or invalid UTF-8, pad 
 enormous size, trickle one byte at a time, close before the headers, or answer with a wrong
 content type. ``split=`` additionally cuts every frame into network writes of the given sizes.
 
-`ChaosServer` is a `FakeProviderServer` whose default reply gets a random fault from a list, for
-load tests; it records which fault each request got.
+`ChaosServer` is a `FakeProviderServer` whose default reply gets a random fault from a list (or
+is replaced by a random HTTP error), for load tests; it records which fault each request got.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from lionrx.testing._server import FakeProviderServer, Frame, Reply
+from lionrx.testing._server import ErrorReply, FakeProviderServer, Frame, Reply
 
 __all__ = ["ChaosServer", "Fault", "FaultKind", "FaultPlan"]
 
@@ -289,34 +289,43 @@ class FaultPlan:
 class ChaosServer(FakeProviderServer):
     """A `FakeProviderServer` that answers every unqueued request with ``default`` plus a fault
     drawn at random (``random.Random(seed)``) from ``faults``; ``None`` entries mean a clean
-    answer. ``applied`` lists the faults in request order; ``fault_counts()`` sums them."""
+    answer, and `ErrorReply` entries answer with that HTTP error instead of ``default``.
+    ``applied`` lists the draws in request order; ``fault_counts()`` sums them."""
 
     def __init__(
         self,
         default: Reply | None = None,
         *,
-        faults: list[Fault | None] | None = None,
+        faults: list[Fault | ErrorReply | None] | None = None,
         seed: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
         keep_bodies: bool = True,
     ) -> None:
         super().__init__(default, host=host, port=port, keep_bodies=keep_bodies)
-        self.faults: list[Fault | None] = list(faults) if faults is not None else [None]
+        self.faults: list[Fault | ErrorReply | None] = (
+            list(faults) if faults is not None else [None]
+        )
         self.rng = random.Random(seed)
-        self.applied: list[Fault | None] = []
+        self.applied: list[Fault | ErrorReply | None] = []
 
     def _next_reply(self) -> Reply:
         if self._queue:
             return self._queue.popleft()
         fault = self.rng.choice(self.faults)
         self.applied.append(fault)
+        if isinstance(fault, ErrorReply):
+            return fault
         return replace(self.default, fault=fault)
 
     def fault_counts(self) -> dict[str, int]:
-        """How many requests got each fault kind (``"none"`` for clean answers)."""
+        """How many requests got each fault kind (``"none"`` for clean answers, ``"http_429"``
+        and so on for HTTP errors)."""
         out: dict[str, int] = {}
         for f in self.applied:
-            key = f.kind if f is not None else "none"
+            if isinstance(f, ErrorReply):
+                key = f"http_{f.status}"
+            else:
+                key = f.kind if f is not None else "none"
             out[key] = out.get(key, 0) + 1
         return out

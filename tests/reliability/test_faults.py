@@ -38,13 +38,20 @@ faults = st.one_of(
         lambda size, at: Fault.huge_line(size, at), st.integers(1, 300_000), st.integers(0, 20)
     ),
     st.builds(Fault.trickle),
+    st.builds(Fault.keepalive_only, st.floats(0, 0.15), st.floats(0.005, 0.05)),
     st.just(Fault.close_before_headers()),
     st.sampled_from(["text/html; charset=utf-8", "text/plain"]).map(Fault.wrong_content_type),
     st.builds(Fault.splitting, st.integers(1, 7), st.integers(1, 30)),
 )
 
 # Faults that leave the answer's text alone (so a clean end must give exactly the script's text).
-TEXT_PRESERVING = {"none", "drop", "stall", "garbage", "trickle", "invalid_json"}
+TEXT_PRESERVING = {"none", "drop", "stall", "garbage", "trickle", "invalid_json", "keepalive_only"}
+
+KEEPALIVE: dict[Wire, bytes] = {
+    "openai": b": keep-alive\n\n",
+    "anthropic": b"event: ping\n",
+    "ollama": b"\n",
+}
 
 fault_counts: dict[str, int] = {}
 
@@ -103,6 +110,9 @@ def check_trace(
             if kind == "invalid_json":
                 assert isinstance(outcome.error, ProtocolError)
                 assert "line" in str(outcome.error)
+        if kind == "keepalive_only" and fault is not None and fault.seconds >= 0.001:
+            # The keep-alives really went out before the answer, and changed nothing.
+            assert bytes(served.body).startswith(KEEPALIVE[wire])
         if kind in TEXT_PRESERVING:
             assert text.startswith(ref.text)  # a byte-exact prefix of the full answer
             if ref.clean:
@@ -152,6 +162,7 @@ async def test_every_fault_kind_on_every_wire(fake_server: FakeProviderServer) -
         Fault.invalid_utf8(3),
         Fault.huge_line(4 * 1024 * 1024, 2),
         Fault.trickle(),
+        Fault.keepalive_only(0.2, interval=0.02),
         Fault.close_before_headers(),
         Fault.wrong_content_type(),
         Fault.splitting(1, 2, 3),

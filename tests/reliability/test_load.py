@@ -6,30 +6,40 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import random
 import tracemalloc
 from typing import Any
 
 import aiohttp
 import pytest
-from reliability_helpers import CANARY, Wire, base_url, reference, run_to_end
+from conftest import FIXTURES
+from reliability_helpers import CANARY, Wire, base_url, other_tasks, reference, run_to_end
 
+from lionrx.errors import APIStatusError
 from lionrx.events import Completed, Failed
 from lionrx.services import iModel
-from lionrx.testing import ChaosServer, Fault, Script
+from lionrx.testing import ChaosServer, ErrorReply, Fault, Script
 
 WIRES: list[Wire] = ["openai", "anthropic", "ollama"]
 TEXT = "Load-tested answer: ünïcødé ✓ 🦁, " + " ".join(f"word{i}" for i in range(60))
 
 
-def random_faults(rng: random.Random, n: int) -> list[Fault | None]:
-    pool: list[Fault | None] = []
+ERRORS = json.loads((FIXTURES / "errors.json").read_text())["http_errors"]
+
+
+def random_faults(rng: random.Random, n: int) -> list[Fault | ErrorReply | None]:
+    pool: list[Fault | ErrorReply | None] = []
     for _ in range(n):
         pool.append(
             rng.choice(
                 [
                     None,
                     None,
+                    Fault.keepalive_only(rng.uniform(0, 0.2), interval=rng.uniform(0.01, 0.05)),
+                    ErrorReply.from_conformance(
+                        rng.choice(ERRORS), retry_after=rng.choice([None, "", "1"])
+                    ),
                     Fault.drop(rng.randint(0, 12000)),
                     Fault.stall(rng.randint(0, 12000), rng.uniform(0, 0.1)),
                     Fault.garbage(rng.randint(0, 60)),
@@ -92,6 +102,7 @@ async def run_load(n: int, seed: int) -> dict[str, int]:
         server.responses.clear()
         server.requests.clear()
         await settle(server)
+        baseline = set(asyncio.all_tasks())
         tracemalloc.start()
         try:
             start, _ = tracemalloc.get_traced_memory()
@@ -104,6 +115,9 @@ async def run_load(n: int, seed: int) -> dict[str, int]:
             await settle(server)
             end, _ = tracemalloc.get_traced_memory()
             after = tracemalloc.take_snapshot()
+            # No task left behind by any of the streams (the server's handlers included: every
+            # connection is closed).
+            assert not other_tasks(baseline), other_tasks(baseline)
         finally:
             tracemalloc.stop()
     grown = end - start
@@ -141,6 +155,14 @@ def check_results(server: ChaosServer, results: list[tuple[Wire, str, Any]]) -> 
             assert outcome.partial.text == ""
             print("not served:", tag, repr(outcome.error))
             counts["not_served"] = counts.get("not_served", 0) + 1
+            continue
+        if resp.status >= 400:
+            # An HTTP error: typed, with its status, and nothing received.
+            assert isinstance(outcome, Failed), (tag, outcome)
+            assert isinstance(outcome.error, APIStatusError), (tag, outcome.error)
+            assert outcome.error.status == resp.status
+            assert outcome.partial.text == ""
+            counts["http_error"] = counts.get("http_error", 0) + 1
             continue
         ctype = resp.content_type
         right_type = "ndjson" in ctype if wire == "ollama" else "event-stream" in ctype

@@ -9,9 +9,15 @@ import asyncio
 import gc
 import importlib
 import inspect
+import ipaddress
 import json
 import logging
+import os
 import pkgutil
+import re
+import subprocess
+import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -104,7 +110,9 @@ async def exercise(
             seen += exception_texts(info.value)
             trace = await run_to_end(model.stream("again"))
             seen += [texts_of(e)[0] for e in trace.items]
-        seen.append(session.export_branch())
+        exported = session.export_branch()
+        seen.append(exported)
+        (tmp / "exported-branch.json").write_text(exported, encoding="utf-8")
     finally:
         for model in models:
             await model.aclose()
@@ -143,6 +151,15 @@ async def test_the_canary_key_never_appears(
         if not r.path.startswith("/api/")
     )
     assert CANARY not in repr(fake_server.requests)
+    # Recordings, history files and exported branches carry no credential headers at all.
+    on_disk = [
+        p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*") if p.is_file()
+    ]
+    assert on_disk
+    for text in on_disk:
+        lowered = text.lower()
+        for header in ("authorization", "x-api-key", "bearer "):
+            assert header not in lowered, header
 
 
 async def test_the_web_pages_never_show_the_key(
@@ -232,3 +249,104 @@ def test_every_listening_socket_is_one_we_checked() -> None:
             if needle in source:
                 sites.append(str(path.relative_to(root)))
     assert sorted(set(sites)) == ["testing/_server.py", "web/_main.py"]
+
+
+ROOT = Path(lionrx.__file__).resolve().parent.parent
+
+
+def listening_addresses(pid: int) -> list[tuple[str, int]]:
+    """The (address, port) of every TCP socket process ``pid`` listens on (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = []
+    for table in ("tcp", "tcp6"):
+        lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        for line in lines:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state != "0A" or inode not in inodes:  # 0A: LISTEN
+                continue
+            hex_addr, hex_port = local.split(":")
+            raw = bytes.fromhex(hex_addr)
+            # /proc prints each 32-bit word in host (little-endian) order.
+            words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            addr = str(ipaddress.ip_address(words))
+            found.append((addr, int(hex_port, 16)))
+    return found
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "lionrx.testing.server"],
+        ["-m", "lionrx", "web", "--fake", "--port", "0", "--session", "{tmp}/web.sqlite"],
+        [str(ROOT / "examples" / "14_web_app.py"), "--fake", "--port", "0"],
+    ],
+    ids=["fake-server", "lionrx-web", "example-web-app"],
+)
+def test_started_servers_listen_on_loopback_only(command: list[str], tmp_path: Path) -> None:
+    """Start each server lionrx ships the way a user does, and read from the kernel which
+    addresses its process listens on: loopback only."""
+    args = [sys.executable, *(a.replace("{tmp}", str(tmp_path)) for a in command)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HOME": str(tmp_path)}
+    for key in [k for k in env if k.endswith("_API_KEY") or k == "LIONRX_PROVIDER"]:
+        del env[key]
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        url = None
+        lines = []
+        deadline = time.monotonic() + 120
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            match = re.search(r"http://[^\s/]+:(\d+)", line)
+            if match:
+                url = match.group(0)
+        assert url is not None, "".join(lines)
+        addresses = listening_addresses(proc.pid)
+        assert addresses, "no listening socket found"
+        assert any(port == int(url.rsplit(":", 1)[1]) for _, port in addresses)
+        assert all(addr == "127.0.0.1" for addr, _ in addresses), addresses
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_test_and_example_servers_bind_loopback() -> None:
+    """The servers the tests and examples start (the llama.cpp server fixture, the web test
+    helper, the benchmark server, the example web app) name 127.0.0.1 where they bind, and no
+    file names an all-interfaces address."""
+    sites = {}
+    for folder in ("examples", "tests", "benchmarks"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path.name == Path(__file__).name or ".hypothesis" in path.parts:
+                continue
+            source = path.read_text(encoding="utf-8")
+            assert "0.0.0.0" not in source, path
+            for needle in ("TCPSite(", '"--host",'):
+                for match in re.finditer(re.escape(needle), source):
+                    following = source[match.end() : match.end() + 80]
+                    sites[f"{path.relative_to(ROOT)}:{needle}"] = following
+    assert 'tests/local/conftest.py:"--host",' in sites  # the llama.cpp server fixture
+    assert "examples/14_web_app.py:TCPSite(" in sites
+    for site, following in sites.items():
+        assert '"127.0.0.1"' in following.split(")")[0] or following.lstrip().startswith(
+            '"127.0.0.1"'
+        ), (site, following)

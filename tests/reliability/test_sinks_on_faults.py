@@ -89,7 +89,7 @@ async def test_disposal_keeps_the_prefix_marked_cancelled(
     session = Session.open(db)
     try:
         hist, disk = tee(model.stream("hi"), history(session, persist_interval=0), file(str(out)))
-        await fake_server.wait_for(lambda: fake_server.open_streams == 1)
+        await fake_server.wait_for(lambda: fake_server.open_streams == 1, 10.0)
         while len(out.read_text(encoding="utf-8")) < n:
             await asyncio.sleep(0.005)
         hist.dispose()
