@@ -310,3 +310,43 @@ def test_ctrl_c_closes_the_connection_and_the_chat_goes_on(
         child.close()
         assert child.exitstatus == 0
         assert server.completed == 1
+
+
+def test_chat_branch_and_system_flags(spawn: Callable[..., Any], tmp_path: Path) -> None:
+    """``--system`` reaches the model on the branch ``--branch`` names; resuming that branch
+    later sends the whole conversation."""
+    from lionrx.testing import FakeProviderServer, Script
+
+    path = tmp_path / "chat.sqlite"
+    server = FakeProviderServer(Script(text=FIRST))
+    with server.in_thread():
+        base = ("chat", "--session", str(path), "--base-url", server.openai_base_url)
+        child = spawn(*base, "--model", "m", "--branch", "work", "--system", "Be terse.")
+        child.expect(r"branch work \(new conversation\)")
+        child.sendline("Hi")
+        child.expect(r"Stats: \d+ chunks")
+        child.expect("you> ")
+        child.sendeof()
+        child.expect(pexpect.EOF)
+        child.close()
+        assert server.requests[-1].json["messages"] == [
+            {"role": "system", "content": "Be terse."},
+            {"role": "user", "content": "Hi"},
+        ]
+        child = spawn(*base, "--model", "m", "--branch", "work")
+        child.expect(r"branch work \(resumed 2 messages\)")
+        child.sendline("Again")
+        child.expect(r"Stats: \d+ chunks")
+        child.expect("you> ")
+        child.sendeof()
+        child.expect(pexpect.EOF)
+        child.close()
+        assert [m["content"] for m in server.requests[-1].json["messages"]] == [
+            "Be terse.",
+            "Hi",
+            FIRST,
+            "Again",
+        ]
+    with Session.open(path) as session:
+        assert set(session.branches) == {"work"}
+        assert len(session.get_branch("work").order) == 4
