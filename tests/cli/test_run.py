@@ -164,8 +164,11 @@ def test_record_then_replay(tmp_path: Path, lionrx_run: Callable[..., Any]) -> N
     # --record on run appends a second recording to the same file (a cassette).
     again = lionrx_run("run", "x", "--fake", "--fake-text", "Second.", "--record", str(path))
     assert again.returncode == 0, again.stderr
-    last = lionrx_run("replay", str(path), "--speed", "0", "--no-stats")
-    assert last.stdout.strip() in (SLOW, "Second.")
+    first = lionrx_run("replay", str(path), "--speed", "0", "--no-stats")
+    assert first.stdout.strip() == SLOW
+    second = lionrx_run("replay", str(path), "--speed", "0", "--no-stats", "--index", "1")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "Second."
 
 
 @pytest.mark.parametrize("flag", ["--buffer", "--max-tokens"])
