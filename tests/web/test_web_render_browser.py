@@ -112,3 +112,87 @@ async def test_inline_cost_is_bounded_by_the_line(bare: Any) -> None:
         text,
     )
     assert ms < 500
+
+
+PIECES = [
+    "Plain words flow on",
+    " and *em* here",
+    " with **strong** text",
+    " some `code` spans",
+    " a ``double `tick`` span",
+    " a [link](https://example.com/a) too",
+    " an ![image](https://example.com/i.png)",
+    " snake_case_name and _under_ score",
+    " 5 * 3 = 15",
+    " <https://example.com/auto> link",
+    " unclosed *star",
+    " unclosed `tick",
+    " [bracket] (paren)",
+    " __bold__ end_",
+    "\n",
+    "\n\n",
+    "\n```python\nx = 1 < 2\n",
+    "\n```\n",
+    "\n~~~\nraw ``` text\n~~~\n",
+    "\n- item one\n- item two\n",
+    "\n# Heading\n",
+    "\n> quote\n",
+    "\n---\n",
+    "\n1. first\n",
+    "\n<script>alert(1)</script>\n",
+]
+
+
+def markdown_samples(seed: int, count: int) -> list[list[str]]:
+    """Random markdown-ish answers, each split into random chunks (1 to 12 characters)."""
+    import random
+
+    rng = random.Random(seed)
+    samples = []
+    for _ in range(count):
+        text = "".join(rng.choice(PIECES) for _ in range(rng.randint(5, 40)))
+        chunks, i = [], 0
+        while i < len(text):
+            n = rng.randint(1, 12)
+            chunks.append(text[i : i + n])
+            i += n
+        samples.append(chunks)
+    return samples
+
+
+async def test_tail_grown_in_place_matches_a_full_redraw(bare: Any) -> None:
+    """Whatever the chunking, the tail updated in place shows what a full render shows."""
+    mismatches = await bare.evaluate(
+        """(samples) => {
+            const norm = (html) => html.replace(/\\s+<\\/p>/g, "</p>");
+            const out = document.getElementById("out");
+            const ref = document.createElement("div");
+            const bad = [];
+            let grown = 0;
+            for (const chunks of samples) {
+              out.replaceChildren();
+              const view = new window.lx.StreamView(out);
+              const tailEl = out.querySelector(".lx-tail");
+              let text = "";
+              for (const chunk of chunks) {
+                text += chunk;
+                view.push(chunk);
+                const mode = view.mode;
+                view.render();
+                if (mode !== null && !view.reset) grown += 1;
+                ref.replaceChildren(window.lx.renderMarkdown(text));
+                if (norm(tailEl.innerHTML) !== norm(ref.innerHTML)) {
+                  bad.push({ text, got: tailEl.innerHTML, want: ref.innerHTML });
+                  break;
+                }
+              }
+              view.finish();
+              ref.replaceChildren(window.lx.renderMarkdown(text));
+              if (tailEl.innerHTML !== ref.innerHTML) bad.push({ text, final: true });
+            }
+            return { bad: bad.slice(0, 3), grown };
+        }""",
+        markdown_samples(seed=8, count=300),
+    )
+    assert mismatches["bad"] == []
+    assert mismatches["grown"] > 1000  # the in-place path was really taken

@@ -6,9 +6,11 @@
 // fetched). So <script>, <img onerror=...> and javascript: links in an answer stay inert text.
 //
 // Cost: the server marks where markdown blocks are committed ("block" events, offsets in
-// UTF-16 units). A committed block is rendered once and appended; only the pending tail
-// (the text after the last commit) is redrawn, at most once per animation frame. The work
-// per update depends on the size of the tail, never on the length of the answer.
+// UTF-16 units). A committed block is rendered once and appended; the pending tail (the text
+// after the last commit) is updated at most once per animation frame, in place while it is
+// one paragraph or one open code block: an update costs about the text it appends, even
+// when the answer is one endless block. Known limit: an inline marker left open on the
+// paragraph's last line (a lone backtick, say) is re-rendered from there on every update.
 
 const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:"]);
 
@@ -42,59 +44,118 @@ const INLINE =
 
 /** Append the inline markdown of `text` to `parent` as safe nodes. */
 export function renderInline(text, parent) {
-  let last = 0;
+  renderInlineFrom(text, 0, parent, null);
+  return parent;
+}
+
+// Characters that may open an inline construct whose end has not arrived yet.
+const OPENER = /[`*_[<!]/g;
+
+// True if the opener at `i` can never start a match, whatever text follows: a run of `*` or
+// `_` followed by whitespace, an intraword `_`, `<` not starting a URL, `!` not before `[`.
+function deadOpener(text, i) {
+  const c = text[i];
+  if (i + 1 >= text.length) return false;
+  if (c === "*" || c === "_") {
+    let j = i;
+    while (j < text.length && text[j] === c) j++;
+    if (j < text.length && /\s/.test(text[j])) return true;
+    return c === "_" && j === i + 1 && i > 0 && /[A-Za-z0-9]/.test(text[i - 1]);
+  }
+  if (c === "<") return text[i + 1] !== "h" && text[i + 1] !== "m";
+  if (c === "!") return text[i + 1] !== "[";
+  return false;
+}
+
+// The first opener in text[a, b) that may still start a match, or -1.
+function liveOpener(text, a, b) {
+  const re = new RegExp(OPENER.source, "g");
+  re.lastIndex = a;
+  let m;
+  while ((m = re.exec(text)) !== null && m.index < b) {
+    if (!deadOpener(text, m.index)) return m.index;
+  }
+  return -1;
+}
+
+/**
+ * Append the inline markdown of text[from:] to `parent`. With a `track` object
+ * ({lineStart}), also find where the rendering stops being final: the first opener on the
+ * last line that may still be closed, or a match that ends at the very end (its lookahead
+ * has not seen the next character). track.stable/track.node get that offset and the first
+ * node from there (null if everything is final); text before it renders the same whatever
+ * is appended, because inline matches never cross a line break.
+ */
+function renderInlineFrom(text, from, parent, track) {
+  let last = from;
   let match;
+  if (track) {
+    track.stable = text.length;
+    track.node = null;
+  }
+  const mark = (offset, node) => {
+    if (track && track.node === null) {
+      track.stable = offset;
+      track.node = node;
+    }
+  };
+  const literal = (a, b) => {
+    if (track && track.node === null && b > track.lineStart) {
+      const i = liveOpener(text, Math.max(a, track.lineStart), b);
+      if (i >= 0) {
+        if (i > a) parent.append(document.createTextNode(text.slice(a, i)));
+        const node = document.createTextNode(text.slice(i, b));
+        parent.append(node);
+        mark(i, node);
+        return;
+      }
+    }
+    parent.append(document.createTextNode(text.slice(a, b)));
+  };
   const re = new RegExp(INLINE.source, "g");
+  re.lastIndex = from;
   while ((match = re.exec(text)) !== null) {
-    if (match.index > last) parent.append(document.createTextNode(text.slice(last, match.index)));
+    if (match.index > last) literal(last, match.index);
     last = re.lastIndex;
+    let node;
     if (match[1] !== undefined) {
-      const code = el("code");
-      code.textContent = match[2];
-      parent.append(code);
+      node = el("code");
+      node.textContent = match[2];
     } else if (match[3] !== undefined) {
       // Images are never loaded: a model-chosen URL must not be fetched by the page.
-      const span = el("span", "lx-image");
-      span.textContent = `[image: ${match[3] || "untitled"}]`;
-      parent.append(span);
+      node = el("span", "lx-image");
+      node.textContent = `[image: ${match[3] || "untitled"}]`;
     } else if (match[5] !== undefined) {
       const href = safeHref(match[6]);
       if (href === null) {
-        const span = el("span", "lx-unsafe-link");
-        renderInline(match[5], span);
-        parent.append(span);
+        node = renderInline(match[5], el("span", "lx-unsafe-link"));
       } else {
-        const a = el("a");
-        a.href = href;
-        a.rel = "noopener noreferrer nofollow";
-        a.target = "_blank";
-        renderInline(match[5], a);
-        parent.append(a);
+        node = el("a");
+        node.href = href;
+        node.rel = "noopener noreferrer nofollow";
+        node.target = "_blank";
+        renderInline(match[5], node);
       }
     } else if (match[7] !== undefined || match[8] !== undefined) {
-      const strong = el("strong");
-      renderInline(match[7] ?? match[8], strong);
-      parent.append(strong);
+      node = renderInline(match[7] ?? match[8], el("strong"));
     } else if (match[9] !== undefined || match[10] !== undefined) {
-      const em = el("em");
-      renderInline(match[9] ?? match[10], em);
-      parent.append(em);
-    } else if (match[11] !== undefined) {
+      node = renderInline(match[9] ?? match[10], el("em"));
+    } else {
       const href = safeHref(match[11]);
       if (href === null) {
-        parent.append(document.createTextNode(match[0]));
+        node = document.createTextNode(match[0]);
       } else {
-        const a = el("a");
-        a.href = href;
-        a.rel = "noopener noreferrer nofollow";
-        a.target = "_blank";
-        a.textContent = match[11];
-        parent.append(a);
+        node = el("a");
+        node.href = href;
+        node.rel = "noopener noreferrer nofollow";
+        node.target = "_blank";
+        node.textContent = match[11];
       }
     }
+    parent.append(node);
+    if (last === text.length) mark(match.index, node);
   }
-  if (last < text.length) parent.append(document.createTextNode(text.slice(last)));
-  return parent;
+  if (last < text.length) literal(last, text.length);
 }
 
 const FENCE = /^ {0,3}(`{3,}|~{3,})([^\n]*)(?:\n|$)/;
@@ -151,8 +212,9 @@ function renderList(lines) {
 export function renderBlock(text) {
   const body = text.replace(/^\n+/, "").replace(/\s+$/, "");
   if (body.trim() === "") return el("span", "lx-blank");
-  const fence = FENCE.exec(body);
-  if (fence) return renderCode(text.replace(/^\n+/, ""), fence);
+  const lead = text.replace(/^\n+/, "");
+  const fence = FENCE.exec(lead); // on the untrimmed text: the fence line keeps its newline
+  if (fence) return renderCode(lead, fence);
   const lines = body.split("\n");
   if (lines.length === 1) {
     const heading = HEADING.exec(body);
@@ -208,9 +270,22 @@ const raf =
     ? (fn) => (document.visibilityState === "hidden" ? setTimeout(fn, 50) : requestAnimationFrame(fn))
     : (fn) => setTimeout(fn, 16);
 
+// A first line that could still turn into something other than a paragraph as text arrives
+// (a heading, rule, list item, quote or fence, or a prefix of one).
+const UNSETTLED =
+  /^ {0,3}(?:[`~]{0,2}$|`{3}|~{3}|#{1,6}(?:[ \t]|$)|[-*+](?:[ \t]|$)|\d{1,9}(?:[.)](?:[ \t]|$)|$)|>|(?:\*[ \t]*)+$|(?:-[ \t]*)+$|(?:_[ \t]*)+$)/;
+const FENCE_LINE = /^ {0,3}(?:`{3,}|~{3,})/;
+
 /**
  * A progressively rendered answer. `push(text)` appends streamed text, `commit(end)` marks
  * the text up to UTF-16 offset `end` as final blocks; `finish()` renders what is left.
+ *
+ * The pending tail keeps its DOM between updates. While it is one paragraph or one open
+ * fenced code block, new text is appended in place: a text node for code; for a paragraph,
+ * only the part of the last line that may still change (from the first unclosed inline
+ * marker) is redrawn. So an update costs O(appended text) in the common case, even when the
+ * answer is one endless paragraph or code block. Anything that changes the tail's structure
+ * (a blank line, a fence, a closing fence, a commit) redraws the tail.
  */
 export class StreamView {
   constructor(root) {
@@ -226,6 +301,20 @@ export class StreamView {
     this.dirty = false;
     this.blockCount = 0;
     this.onRender = null;
+    this.shown = 0; // length of the tail the DOM shows
+    this.reset = true; // the tail must be redrawn (it lost its start, or the stream ended)
+    this.mode = null; // "code" | "p" | null: how the shown tail can grow in place
+    this.node = null; // "code": the <code>; "p": the <p>
+    this.lineStart = 0; // offset of the tail's last line
+    this.fence = null; // "code": the closing fence pattern
+    this.track = null; // "p": {lineStart, stable, node} (see renderInlineFrom)
+    this.blank = false; // "p": a blank line ended the paragraph's text so far
+    this.lineText = false; // the last line holds more than whitespace
+    this.lineHead = ""; // its first 64 characters
+    this.fresh = []; // text pushed since the last render
+    this.window = ""; // "p": the paragraph's text from windowStart (see keepWindow)
+    this.windowStart = 0;
+    this.ended = false;
   }
 
   /** The raw text received so far. */
@@ -236,6 +325,7 @@ export class StreamView {
   push(text) {
     if (!text) return;
     this.chunks.push(text);
+    this.fresh.push(text);
     this.tail += text;
     this.dirty = true;
     this.schedule();
@@ -247,6 +337,7 @@ export class StreamView {
     this.queued.push(this.tail.slice(0, n));
     this.tail = this.tail.slice(n);
     this.committed = end;
+    this.reset = true;
     this.dirty = true;
     this.schedule();
   }
@@ -257,7 +348,7 @@ export class StreamView {
     raf(() => this.render());
   }
 
-  /** Apply pending work now: append newly committed blocks, redraw the tail. */
+  /** Apply pending work now: append newly committed blocks, update the tail. */
   render() {
     this.scheduled = false;
     if (!this.dirty) return;
@@ -273,12 +364,153 @@ export class StreamView {
       this.queued = [];
       this.blocksEl.append(fragment);
     }
-    this.tailEl.replaceChildren(renderMarkdown(this.tail));
+    const add = this.fresh.join("");
+    this.fresh = [];
+    if (this.reset || !this.grow(add)) this.redraw();
+    this.reset = false;
+    this.shown = this.tail.length;
     if (this.onRender) this.onRender({ started, ms: performance.now() - started, tail: this.tail.length });
+  }
+
+  /**
+   * Show the tail's new text in place; false if its structure changed (redraw instead).
+   * Reads only the new text and small state, never the whole tail (whose string would be
+   * flattened, a copy of the whole block, by any regex or search on it).
+   */
+  grow(add) {
+    if (add === "") return true;
+    if (this.mode === null) return false;
+    const pieces = add.split("\n");
+    let offset = this.shown;
+    for (let k = 0; k < pieces.length; k++) {
+      const piece = pieces[k];
+      if (k > 0) {
+        // The previous line is complete; a new one starts.
+        if (this.mode === "p" && !this.lineText) this.blank = true;
+        this.lineStart = offset;
+        this.lineHead = "";
+        this.lineText = false;
+      }
+      if (this.lineHead.length < 64) this.lineHead += piece.slice(0, 64 - this.lineHead.length);
+      this.lineText = this.lineText || /\S/.test(piece);
+      offset += piece.length + 1;
+      if (this.mode === "code") {
+        // A closing fence line is short; a long line starting like one is redrawn (rare).
+        if (this.fence.test(this.lineHead)) return false;
+      } else if (this.lineText && (this.blank || FENCE_LINE.test(this.lineHead))) {
+        return false; // text after a blank line, or a fence: a new block begins
+      }
+    }
+    if (this.mode === "code") {
+      this.node.append(document.createTextNode(add));
+      return true;
+    }
+    // Paragraph: drop what may still change, render it again with the new text.
+    const track = this.track;
+    for (let node = track.node; node !== null; ) {
+      const next = node.nextSibling;
+      node.remove();
+      node = next;
+    }
+    this.window += add;
+    const at = track.stable - this.windowStart;
+    track.lineStart = Math.max(0, this.lineStart - this.windowStart);
+    renderInlineFrom(this.window, at, this.node, track);
+    track.stable += this.windowStart;
+    this.keepWindow();
+    return true;
+  }
+
+  // Keep, of the paragraph's text, only what the next render reads: from one character
+  // before the first that may still change (that character decides word boundaries).
+  keepWindow() {
+    const track = this.track;
+    const start = Math.max(0, track.stable - 1);
+    if (start > this.windowStart) {
+      this.window = this.window.slice(start - this.windowStart);
+      this.windowStart = start;
+    }
+  }
+
+  /** Render the whole tail again, and note whether it can grow in place. */
+  redraw() {
+    const tail = this.tail;
+    this.mode = null;
+    this.node = null;
+    this.blank = false;
+    this.lineStart = tail.lastIndexOf("\n") + 1;
+    const lastLine = tail.slice(this.lineStart);
+    this.lineText = /\S/.test(lastLine);
+    this.lineHead = lastLine.slice(0, 64);
+    const lineEnd = (at) => {
+      const stop = tail.indexOf("\n", at);
+      return stop === -1 ? tail.length : stop;
+    };
+    // The first non-blank line: where the tail's first block starts.
+    let base = 0;
+    while (base < tail.length && tail.slice(base, lineEnd(base)).trim() === "" && lineEnd(base) < tail.length) {
+      base = lineEnd(base) + 1;
+    }
+    const first = tail.slice(base, lineEnd(base));
+    const fence = FENCE.exec(first);
+    if (this.ended || first.trim() === "") {
+      // The final render, or nothing yet: the general renderer.
+    } else if (fence) {
+      if (lineEnd(base) < tail.length) {
+        const closing = new RegExp(` {0,3}${fence[1][0]}{${fence[1].length},}[ \\t]*(?:\\n|$)`, "y");
+        const closingLine = new RegExp(`^ {0,3}${fence[1][0]}{${fence[1].length},}[ \\t]*$`);
+        let closed = false;
+        for (let at = lineEnd(base) + 1; at <= tail.length; at = lineEnd(at) + 1) {
+          closing.lastIndex = at;
+          if (closing.test(tail)) {
+            closed = true;
+            break;
+          }
+        }
+        if (!closed) {
+          const body = tail.slice(base);
+          const pre = renderCode(body, FENCE.exec(body));
+          this.tailEl.replaceChildren(pre);
+          this.mode = "code";
+          this.node = pre.firstChild;
+          this.fence = closingLine;
+          return;
+        }
+      }
+    } else if (!UNSETTLED.test(first)) {
+      // One paragraph so far? (No blank line followed by text, no fence line.)
+      let single = true;
+      let blank = false;
+      for (let at = base; at <= tail.length; at = lineEnd(at) + 1) {
+        const line = tail.slice(at, lineEnd(at));
+        if (line.trim() === "") {
+          if (lineEnd(at) < tail.length) blank = true;
+        } else if (blank || FENCE_LINE.test(line)) {
+          single = false;
+          break;
+        }
+      }
+      if (single) {
+        const p = el("p");
+        this.track = { lineStart: this.lineStart, stable: 0, node: null };
+        renderInlineFrom(tail, base, p, this.track);
+        this.window = tail;
+        this.windowStart = 0;
+        this.keepWindow();
+        this.tailEl.replaceChildren(p);
+        this.mode = "p";
+        this.node = p;
+        this.blank = blank;
+        return;
+      }
+    }
+    this.tailEl.replaceChildren(renderMarkdown(tail));
   }
 
   /** Render everything received; the tail stays as the last, never-committed block(s). */
   finish() {
+    this.ended = true;
+    this.reset = true;
     this.dirty = true;
     this.render();
   }
