@@ -40,7 +40,9 @@ def accumulate() -> Operator:
 
     On a text stream the snapshots are ``str``. On an event stream each `TextDelta` becomes a
     `Snapshot` (text so far, the delta, source, choice), one per channel; other events,
-    terminal ones included, pass through unchanged. Each snapshot is emitted at once, so there
+    terminal ones included, pass through unchanged. After a `fallback` marker the next stream's
+    snapshots start from the text it continues (``mode="continue"``) or from nothing
+    (``mode="restart"``). Each snapshot is emitted at once, so there
     is nothing to flush: the end and errors pass straight on. Each snapshot is a new string
     (one copy of the text so far per chunk: what a redrawing UI needs anyway).
     """
@@ -51,6 +53,9 @@ def accumulate() -> Operator:
         ) -> abc.DisposableBase:
             plain = ""
             texts: dict[Key, str] = {}
+            # After a `Fallback`: the text each choice of the next stream starts from (its
+            # label may differ from the failed stream's): the prefix it continues, or nothing.
+            carry: dict[int, str] = {}
 
             def on_next(item: Any) -> None:
                 nonlocal plain
@@ -63,10 +68,19 @@ def accumulate() -> Operator:
                     if not item.text:
                         return
                     key = (item.source, item.choice)
-                    whole = texts.get(key, "") + item.text
+                    before = texts.get(key)
+                    if before is None:
+                        before = carry.pop(item.choice, "")
+                    whole = before + item.text
                     texts[key] = whole
                     observer.on_next(Snapshot(whole, item.text, key[0], key[1]))
                     return
+                if getattr(item, "kind", None) == "fallback":
+                    for key in [k for k in texts if k[0] == item.source]:
+                        del texts[key]
+                    carry.clear()
+                    if item.mode == "continue" and item.prefix:
+                        carry[0] = item.prefix
                 observer.on_next(item)
 
             return source.subscribe(

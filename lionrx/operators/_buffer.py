@@ -35,7 +35,7 @@ def buffer(
     nothing is pending, and an empty chunk is never emitted. The remainder is flushed on
     completion and on error (before the error is passed on). Event streams: each source and
     choice is batched on its own; other events pass through in order; pending text is flushed
-    before its `Finish` and before the terminal event.
+    before its `Finish`, before the terminal event and before a `Fallback` marker.
     """
     if count is None and seconds is None:
         raise ValueError("buffer() needs count=, seconds= or both")
@@ -88,8 +88,8 @@ def buffer(
                 if kind == "text":
                     add((item.source, item.choice), item.text)
                     return
-                if kind == "completed" or kind == "failed":
-                    flush_all()
+                if kind == "completed" or kind == "failed" or kind == "fallback":
+                    flush_all()  # a failed attempt's text goes out before the fallback marker
                 elif kind == "finish":
                     emit((item.source, item.choice))
                 observer.on_next(item)

@@ -71,8 +71,8 @@ def rechunk(factory: Callable[[], Rechunker]) -> Operator:
 
     ``str`` items → ``str`` pieces. Events: each (source, choice) channel of `TextDelta` is
     re-chunked on its own; other events pass through in order. A channel's pending text is
-    flushed before its `Finish`, all pending text before a terminal event, on completion and
-    on error (before the error is passed on).
+    flushed before its `Finish`, all pending text before a terminal event or a `Fallback`
+    marker, on completion and on error (before the error is passed on).
     """
 
     def operator(source: Observable[Any]) -> Observable[Any]:
@@ -108,7 +108,10 @@ def rechunk(factory: Callable[[], Rechunker]) -> Operator:
                     for piece in chunker.feed(item.text):
                         observer.on_next(text_delta(piece, key[0], key[1]))
                     return
-                if kind == "completed" or kind == "failed":
+                if kind == "completed" or kind == "failed" or kind == "fallback":
+                    # A `Fallback` marker ends the failed attempt: its pending text goes out
+                    # before the marker (a sink drops it with the rest on a restart), and the
+                    # next stream starts with fresh re-chunkers.
                     flush()
                 elif kind == "finish":
                     flush((item.source, item.choice))

@@ -30,8 +30,8 @@ def sentence_chunk(max_chars: int | None = None) -> Operator:
     ``U.S. Army``) are never cut: ``"Plan B. Then we go."`` comes out as one piece.
 
     Works on text streams and event streams (each source and choice on its own; other events
-    pass through; pending text is flushed before `Finish`, the terminal event, completion and
-    errors). Cost is linear in the text, however it is split.
+    pass through; pending text is flushed before `Finish`, the terminal event, a `Fallback`
+    marker, completion and errors). Cost is linear in the text, however it is split.
     """
     if max_chars is not None and max_chars < 1:
         raise ValueError("max_chars must be at least 1")

@@ -30,6 +30,9 @@ def text(choice: int | None = 0, source: str | None = None) -> Operator:
     labelled stream out of a `merge_labeled` stream (its text and its outcome; other sources
     are ignored) — without it, the first terminal event of any source ends the text stream.
     ``str`` items pass through. Empty deltas are dropped. Anything after the end is ignored.
+    A text stream cannot take text back: after a `fallback` restart it holds the failed
+    attempt's text, then the new answer — keep the event stream (sinks understand the
+    `Fallback` marker) where restarts matter.
     """
 
     def operator(upstream: Observable[Any]) -> Observable[str]:
