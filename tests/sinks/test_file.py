@@ -197,6 +197,15 @@ async def test_completion_fsyncs_off_the_loop_before_the_handle_is_done(
     synced.clear()
     await file(reactivex.from_iterable(failed), tmp_path / "failed.txt").wait()
     assert [p for p, _ in synced] == [str(tmp_path / "failed.txt")]
+    # A disposed sink (the user stopped the stream) keeps and syncs what it received.
+    synced.clear()
+    subject: Subject[str] = Subject()
+    stopped = file(subject, tmp_path / "stopped.txt")
+    subject.on_next("kept")
+    stopped.dispose()
+    await stopped.wait()
+    assert [p for p, _ in synced] == [str(tmp_path / "stopped.txt")]
+    assert (tmp_path / "stopped.txt").read_text() == "kept"
     # fsync=False skips it.
     synced.clear()
     await file(reactivex.from_iterable(EVENTS), tmp_path / "fast.txt", fsync=False)
