@@ -9,15 +9,19 @@ Order: ``--fake`` (lionrx's fake provider server, in-process); ``--provider`` or
 from __future__ import annotations
 
 import os
+import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lionrx._errors import ConfigurationError
-from lionrx.providers import provider_names
+from lionrx._errors import ConfigurationError, LionrxError
+from lionrx._transport import RetryPolicy
+from lionrx.providers import get_provider, provider_names
 from lionrx.services import iModel
 
 __all__ = [
+    "AnnouncedRetry",
     "DEFAULT_FAKE_TEXT",
     "DEFAULT_MODELS",
     "ModelChoice",
@@ -40,6 +44,29 @@ DEFAULT_FAKE_TEXT = (
     "Streams flow chunk by chunk. Each token arrives, and the reader sees it at once. "
     "The answer grows on screen until the last word lands."
 )
+
+
+_RETRY_HINT = re.compile(r"[:;] retry in (?:[\d.]+s|a moment)$")
+
+
+@dataclass(frozen=True)
+class AnnouncedRetry(RetryPolicy):
+    """The transport's retry policy, saying on stderr what it waits for: an interactive
+    command must not sit silent through a server's ``retry-after``."""
+
+    def delay(self, attempt: int, error: LionrxError | None) -> float:
+        seconds = super().delay(attempt, error)
+        if error is not None:
+            from lionrx._cli._errors import describe_error
+
+            reason = _RETRY_HINT.sub("", describe_error(error))
+            print(
+                f"lionrx: {reason}: retrying in {seconds:.1f}s "
+                f"({attempt + 1} of {self.max_retries}; Ctrl-C stops)",
+                file=sys.stderr,
+                flush=True,
+            )
+        return seconds
 
 
 @dataclass(frozen=True)
@@ -112,6 +139,8 @@ class ModelFactory:
     """Request parameters for every model (temperature, max_tokens, seed)."""
     max_retries: int = 2
     """Retries before an answer starts (HTTP providers)."""
+    announce_retries: bool = False
+    """Say on stderr when a request waits to be retried (the command line does)."""
     env: os._Environ[str] | dict[str, str] = field(default_factory=lambda: os.environ)
     built: list[iModel] = field(default_factory=list)
     notice: str | None = None
@@ -144,6 +173,8 @@ class ModelFactory:
             kwargs["api_key"] = "fake-key"
         if choice.base_url and choice.provider != "local":
             kwargs["base_url"] = choice.base_url
+        if self.announce_retries and "retry" in get_provider(choice.provider).client_options:
+            kwargs["retry"] = AnnouncedRetry(max_retries=self.max_retries)
         label = name or choice.model or choice.provider
         model = iModel(
             provider=choice.provider,

@@ -55,6 +55,7 @@ async def model_factory(args: argparse.Namespace) -> AsyncIterator[ModelFactory]
         base_url=getattr(args, "base_url", None),
         defaults=request_params(args),
         max_retries=getattr(args, "max_retries", 2),
+        announce_retries=True,
     )
     server = None
     if getattr(args, "fake", False):

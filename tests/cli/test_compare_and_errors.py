@@ -221,3 +221,29 @@ def test_provider_from_the_environment(
     assert done.stdout.strip() == "From the environment."
     assert "local model" not in done.stderr
     assert server.requests[-1].json["model"] == "gpt-4o-mini"
+
+
+def test_retry_waits_are_announced_and_ctrl_c_stops_them(spawn: Callable[..., Any]) -> None:
+    """A server's long retry-after is waited out with a line saying so (not in silence), and
+    Ctrl-C during the wait stops the command at once."""
+    import time
+
+    server = FakeProviderServer(Script(text="never sent"))
+    limited = ErrorReply(
+        429,
+        {"error": {"message": "Rate limit reached", "type": "rate_limit_exceeded"}},
+        headers={"retry-after": "30"},
+    )
+    server.queue(limited, limited, limited)
+    with server.in_thread():
+        child = spawn("run", "hi", "--base-url", server.openai_base_url, "--model", "m")
+        child.expect(r"rate limited by openai \(429\): retrying in 30\.0s \(1 of 2; Ctrl-C stops\)")
+        assert len(server.requests) == 1
+        child.sendintr()
+        started = time.monotonic()
+        child.expect(pexpect.EOF)
+        child.close()
+        assert time.monotonic() - started < 3
+        assert child.exitstatus == 130
+        assert "Traceback" not in plain(child.before or "")
+        assert len(server.requests) == 1
