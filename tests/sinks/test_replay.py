@@ -288,3 +288,20 @@ def test_raw_sse_with_timestamps_replays_on_time() -> None:
     assert texts == sorted(texts) and texts[-1] > texts[0]
     assert seen[-1][1] == "completed"
     assert all(t * 4 == round(t * 4) for t, _ in seen)  # on the 0.25 s grid (0.5 s at 2x)
+
+
+async def test_timed_replay_runs_on_the_loop_thread(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "timed.jsonl"
+    rows: list[tuple[float, Event]] = [(0.01 * i, TextDelta(text=f"{i} ")) for i in range(1, 6)]
+    rows.append((0.06, Completed(response=Response(texts={0: "1 2 3 4 5 "}))))
+    _write_jsonl(path, rows)
+    threads: set[int] = set()
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    replay(path, speed=2.0).subscribe(
+        on_next=lambda _: threads.add(threading.get_ident()),
+        on_completed=lambda: done.set_result(None),
+    )
+    await asyncio.wait_for(done, 5)
+    assert threads == {threading.get_ident()}
