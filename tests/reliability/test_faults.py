@@ -107,8 +107,10 @@ def check_trace(
             assert isinstance(outcome.error, LionrxError)
             assert outcome.partial.text == ref.text  # exactly what arrived before the fault
             assert outcome.error.partial is outcome.partial
-            if kind == "invalid_json":
-                assert isinstance(outcome.error, ProtocolError)
+            if kind == "invalid_json" or (kind == "invalid_utf8" and wire == "ollama"):
+                # Not JSON text: a ProtocolError quoting the line. (In SSE, invalid UTF-8 is
+                # decoded with replacement characters, as the standard says: see ``reference``.)
+                assert isinstance(outcome.error, ProtocolError), outcome.error
                 assert "line" in str(outcome.error)
         if kind == "keepalive_only" and fault is not None and fault.seconds >= 0.001:
             # The keep-alives really went out before the answer, and changed nothing.
