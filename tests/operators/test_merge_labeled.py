@@ -14,6 +14,7 @@ from lionrx.services import iModel
 from lionrx.testing import (
     ErrorReply,
     FakeProviderServer,
+    Fault,
     Script,
     check_deterministic,
     check_dispose_propagates,
@@ -178,3 +179,40 @@ def test_laws_under_any_chunking(data: st.DataObject) -> None:
     check_deterministic(make, chunks, shape="events")
     if chunks:
         check_dispose_propagates(make, chunks, shape="events")
+
+
+async def test_end_to_end_fail_fast_closes_the_other_connection(
+    model: iModel, fake_server: FakeProviderServer
+) -> None:
+    # gpt streams slowly; claude's connection drops mid-answer: fail_fast cancels gpt, closing
+    # its request.
+    fake_server.default = Script(text="word " * 400, chunk_size=5, delay=0.02)
+    claude_says = Script(
+        text="Claude starts, then", chunk_size=3, delay=0.03, fault=Fault.drop(900)
+    )
+    async with FakeProviderServer(claude_says) as other:
+        async with iModel(
+            provider="anthropic",
+            model="claude-x",
+            name="claude",
+            base_url=other.anthropic_base_url,
+            api_key="sk-ant-test-0000000000",
+            max_retries=0,
+        ) as claude:
+            result = await collect(
+                ops.merge_labeled(
+                    {"gpt": model.stream("hi"), "claude": claude.stream("hi")}, fail_fast=True
+                )
+            )
+    await fake_server.wait_for_disconnect()
+    await fake_server.wait_idle()
+    assert fake_server.responses[-1].outcome == "client_disconnected"
+    assert result.completed
+    outcomes = {e.source: e for e in result.items if e.kind in ("completed", "failed")}
+    assert set(outcomes) == {"gpt", "claude"}
+    cancelled = outcomes["gpt"]
+    assert cancelled.kind == "failed" and isinstance(cancelled.error, StreamCancelled)
+    gpt_text = "".join(e.text for e in result.items if e.kind == "text" and e.source == "gpt")
+    assert cancelled.partial.text == gpt_text
+    assert gpt_text and len(gpt_text) < len("word " * 400)
+    assert outcomes["claude"].kind == "failed" and outcomes["claude"].partial.text
