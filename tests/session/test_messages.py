@@ -248,6 +248,7 @@ def test_unanswered_tool_calls_are_not_sent_as_context() -> None:
     done = ToolCall(index=0, id="call_ok", name="weather", arguments='{"city": "Oslo"}')
     unanswered = ToolCall(index=1, id="call_lost", name="time", arguments="{}")
     cut = ToolCall(index=0, id="call_cut", name="weather", arguments='{"ci')
+    ran = ToolCall(index=0, id="call_ran", name="time", arguments="{}")
     msgs = [
         Message(content=InstructionContent(instruction="Weather and time?")),
         Message(content=AssistantResponseContent(tool_calls=(done, unanswered))),
@@ -260,6 +261,10 @@ def test_unanswered_tool_calls_are_not_sent_as_context() -> None:
                 assistant_response="Checking", tool_calls=(cut,), status="incomplete"
             )
         ),
+        Message(
+            content=AssistantResponseContent(tool_calls=(ran,), status="incomplete")
+        ),  # stopped after a whole call, which was run anyway: sent with its result
+        Message(content=ToolResultContent(tool_call_id="call_ran", result="ok")),
         Message(content=InstructionContent(instruction="Again?")),
         Message(content=AssistantResponseContent(tool_calls=(done,))),
     ]
@@ -274,6 +279,8 @@ def test_unanswered_tool_calls_are_not_sent_as_context() -> None:
         ("user", []),
         ("user", []),  # the answer made only of an unanswered call is left out
         ("assistant", []),  # the cut-off answer's text stays, its cut call does not
+        ("assistant", ["call_ran"]),
+        ("tool", []),
         ("user", []),
         ("assistant", ["call_ok"]),  # the last call: its result is for the caller to append
     ]
@@ -284,9 +291,15 @@ def test_unanswered_tool_calls_are_not_sent_as_context() -> None:
             if b["type"] == "tool_use"]  # fmt: skip
     results = [b["tool_use_id"] for m in anthropic if isinstance(m["content"], list)
                for b in m["content"] if b["type"] == "tool_result"]  # fmt: skip
-    assert uses == ["call_ok", "call_ok"] and results == ["call_ok"]
+    assert uses == ["call_ok", "call_ran", "call_ok"] and results == ["call_ok", "call_ran"]
     roles = [m["role"] for m in anthropic]
     assert all(a != b for a, b in zip(roles, roles[1:], strict=False))
+    # An unanswered call of an answer that did not complete is dropped even at the end.
+    tail = prepare_messages_for_chat([msgs[0], msgs[6]])
+    assert tail == [
+        {"role": "user", "content": "Weather and time?"},
+        {"role": "assistant", "content": "Checking"},
+    ]
     # Nothing is lost from the store.
     stored = session.messages[msgs[6].id].content
     assert isinstance(stored, AssistantResponseContent) and stored.tool_calls == (cut,)

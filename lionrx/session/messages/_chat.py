@@ -110,24 +110,29 @@ def prepare_messages_for_chat(
     return _settle_tool_calls(out)
 
 
+_INCOMPLETE = "_lionrx_incomplete"
+
+
 def _context_message(message: Message) -> dict[str, Any]:
-    """`openai_message`, minus the tool calls of an answer that did not complete: they may be
-    cut off mid-arguments and were never run, and a tool call without its result makes both
-    OpenAI and Anthropic reject the whole request (HTTP 400). The stored message keeps them."""
+    """`openai_message`, with an answer that did not complete marked for `_settle_tool_calls`
+    (its tool calls may be cut off mid-arguments and were probably never run)."""
     chat = openai_message(message)
     content = message.content
     if isinstance(content, AssistantResponseContent) and content.status != "complete":
-        chat.pop("tool_calls", None)
+        chat[_INCOMPLETE] = True
     return chat
 
 
 def _settle_tool_calls(chat: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop tool calls that were never answered (no ``tool`` result right after them, and the
-    conversation went on): providers refuse a history with an unanswered tool call. Tool calls
-    at the very end are kept, for the caller to append their results. An assistant turn left
-    with neither text nor tool calls is dropped."""
+    """Drop the tool calls that were never answered: a tool call without its result right
+    after it makes both OpenAI and Anthropic reject the whole request (HTTP 400). Unanswered
+    means no ``tool`` result follows and the conversation went on, or the answer that made the
+    call did not complete; tool calls at the very end of a complete answer are kept, for the
+    caller to append their results. An assistant turn left with neither text nor tool calls is
+    dropped. (The stored messages keep everything.)"""
     out: list[dict[str, Any]] = []
     for i, item in enumerate(chat):
+        incomplete = bool(item.pop(_INCOMPLETE, False))
         calls = item.get("tool_calls") if item.get("role") == "assistant" else None
         if calls:
             answered: set[str] = set()
@@ -135,7 +140,7 @@ def _settle_tool_calls(chat: list[dict[str, Any]]) -> list[dict[str, Any]]:
             while j < len(chat) and chat[j].get("role") == "tool":
                 answered.add(str(chat[j].get("tool_call_id")))
                 j += 1
-            if j < len(chat):  # something other than a tool result follows
+            if j < len(chat) or incomplete:
                 kept = [c for c in calls if str(c.get("id")) in answered]
                 if len(kept) != len(calls):
                     item = {k: v for k, v in item.items() if k != "tool_calls"}
