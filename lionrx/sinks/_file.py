@@ -20,7 +20,7 @@ from reactivex import Observable
 from reactivex.abc import SchedulerBase
 
 from lionrx._errors import ConfigurationError, redact
-from lionrx._events import Event, TextDelta, dump_event
+from lionrx._events import Event, Fallback, TextDelta, dump_event
 from lionrx.sinks._handle import Outcome, Sink, SinkHandle
 from lionrx.sinks._tee import SinkFactory
 
@@ -70,6 +70,9 @@ class FileSink(Sink):
         self._fh: BinaryIO = open(  # noqa: SIM115 - closed in on_close
             self.path, "wb" if truncate else "ab", buffering=0 if self._flush_each else -1
         )
+        # Where this stream's answer starts in the file (text format): a `fallback` restart
+        # discards the answer so far, so the file is cut back to here (nothing before it).
+        self._answer_start = os.fstat(self._fh.fileno()).st_size
         self._started = time.monotonic()
         self._last_flush = self._started
         self._count = 0
@@ -105,8 +108,20 @@ class FileSink(Sink):
         if self.format == "text":
             if isinstance(event, TextDelta) and event.choice == 0:
                 self._write(event.text)
+            elif isinstance(event, Fallback) and event.mode == "restart":
+                self._restart()
             return
         self._write(self._event_line(event, False))
+
+    def _restart(self) -> None:
+        """The next model starts the answer over: drop what this stream wrote, so the text
+        file holds the answer the stream ends with (as its `Response` does). Only a regular
+        file can be cut; a pipe keeps both texts."""
+        self._fh.flush()
+        fd = self._fh.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.ftruncate(fd, self._answer_start)
+            self._fh.seek(0, os.SEEK_END)
 
     def on_text(self, text: str) -> None:
         if self.format == "text":
@@ -184,6 +199,8 @@ def file(
     Formats:
 
     - ``text``: the answer text of choice 0, exactly as received (works on text streams too).
+      Under `lionrx.operators.fallback`, a restart cuts the file back to where this answer
+      began, so it ends up holding the final answer; a continuation keeps growing it.
     - ``jsonl``: a header line ``{"t": 0.0, "recording": {...}}``, then one line per event,
       ``{"t": <seconds since the sink subscribed, monotonic clock>, "event": <dump_event>}``,
       the terminal `Completed` / `Failed` included. A recording for ``iModel(provider="replay")``.

@@ -242,3 +242,34 @@ async def test_recordings_append_never_truncate(tmp_path: Path) -> None:
         assert all([e for _, e in s.events] == EVENTS for s in streams)
         await record(reactivex.from_iterable(EVENTS), path, format=fmt, truncate=True)  # type: ignore[arg-type]
         assert len(load_recordings(path)) == 1
+
+
+async def test_text_file_follows_fallback_restart_and_continue(tmp_path: Path) -> None:
+    from lionrx import operators as ops
+    from lionrx.services import iModel
+    from lionrx.testing import FakeProviderServer, Fault, Script
+
+    first = "The first model says a lot before it dies " * 10
+    path = tmp_path / "answer.txt"
+    path.write_text("earlier answer\n", "utf-8")
+    async with (
+        FakeProviderServer(Script(text=first, chunk_size=6, fault=Fault.drop(900))) as dying,
+        FakeProviderServer(Script(text="Fresh answer.", chunk_size=4)) as backup_server,
+    ):
+        async with (
+            iModel(provider="openai", model="a", name="a", base_url=dying.openai_base_url) as a,
+            iModel(
+                provider="openai", model="b", name="b", base_url=backup_server.openai_base_url
+            ) as b,
+        ):
+            # Restart (the next entry is a plain Observable): the file drops the dead answer.
+            response = await file(ops.fallback(a.stream("hi"), b.stream("hi")), path)
+            assert response.text == "Fresh answer."
+            assert path.read_text("utf-8") == "earlier answer\nFresh answer."
+            # Continue (a factory given the prefix): the file keeps growing.
+            cont = tmp_path / "continued.txt"
+            response = await file(ops.fallback(a.stream("hi"), lambda prefix: b.stream("hi")), cont)
+            text = cont.read_text("utf-8")
+            assert text == response.text and text.endswith("Fresh answer.")
+            assert first.startswith(text[: -len("Fresh answer.")])
+            assert len(text) > len("Fresh answer.")
