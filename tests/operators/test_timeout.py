@@ -139,3 +139,19 @@ async def test_end_to_end_first_timeout_on_text_stream(
     )
     assert isinstance(result.error, StreamTimeout) and result.error.which == "first"
     await fake_server.wait_for_disconnect()
+
+
+async def test_end_to_end_total_deadline_closes_a_stream_that_keeps_talking(
+    fake_server: FakeProviderServer, model: iModel
+) -> None:
+    # Text keeps arriving (idle never fires), but the whole answer takes too long.
+    fake_server.default = Script(text="word " * 2000, chunk_size=5, delay=0.01)
+    result = await collect(model.stream("hi").pipe(ops.timeout(first=5, idle=5, total=0.3)))
+    failed = result.items[-1]
+    assert failed.kind == "failed" and isinstance(failed.error, StreamTimeout)
+    assert failed.error.which == "total" and failed.error.seconds == 0.3
+    received = "".join(e.text for e in result.items if e.kind == "text")
+    assert received and failed.partial.text == received and len(received) < 10_000
+    await fake_server.wait_for_disconnect()
+    await fake_server.wait_idle()
+    assert fake_server.responses[-1].outcome == "client_disconnected"
