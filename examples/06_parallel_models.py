@@ -43,19 +43,25 @@ async def main() -> None:
         )
         texts: dict[str, list[str]] = {"gpt": [], "claude": []}
         outcomes: list[str] = []
+        # Which models had sent text when the first one finished: both, if they ran at once.
+        before_first_end: set[str] = set()
         done = asyncio.get_running_loop().create_future()
 
         def on_next(event: object) -> None:
             if isinstance(event, TextDelta) and event.source is not None:
                 texts[event.source].append(event.text)
+                if not outcomes:
+                    before_first_end.add(event.source)
             elif isinstance(event, Completed | Failed):
                 outcomes.append(f"{event.source}:{event.kind}")
 
         merged.subscribe(on_next, done.set_exception, lambda: done.set_result(None))
         await done
         print(f"\nmerge_labeled outcomes: {sorted(outcomes)}")
-        for label, parts in texts.items():
-            print(f"{label}: {len(''.join(parts))} chars")
+        print(f"streaming at once: {sorted(before_first_end)} had sent text when one finished")
+        for (label, parts), text in zip(texts.items(), results, strict=True):
+            joined = "".join(parts)
+            print(f"{label}: {len(joined)} chars, same as invoke_stream: {joined == text}")
 
 
 if __name__ == "__main__":

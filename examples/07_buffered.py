@@ -20,26 +20,30 @@ async def main() -> None:
 
         print(f"By hand, flushing every {args.size} chunks:")
         buffer: list[str] = []
+        by_hand: list[str] = []
         total = 0
         async for chunk in model.invoke_stream(messages=messages):
             buffer.append(chunk)
             total += 1
             if len(buffer) >= args.size:
-                print("".join(buffer), end="", flush=True)
+                by_hand.append("".join(buffer))
+                print(by_hand[-1], end="", flush=True)
                 buffer = []
         if buffer:
-            print("".join(buffer), end="", flush=True)
-        print(f"\nBuffered {total} chunks")
+            by_hand.append("".join(buffer))
+            print(by_hand[-1], end="", flush=True)
+        print(f"\nBuffered {total} chunks into {len(by_hand)} writes")
 
         print(f"\nWith ops.buffer(count={args.size}, seconds=0.25):")
         pipeline = model.stream(messages=messages).pipe(
             ops.text(), ops.buffer(count=args.size, seconds=0.25)
         )
-        flushes = 0
+        pieces: list[str] = []
         async for piece in to_async_iterable(pipeline):
-            flushes += 1
+            pieces.append(piece)
             print(piece, end="", flush=True)
-        print(f"\n{flushes} flushes")
+        print(f"\nSame text both ways: {''.join(pieces) == ''.join(by_hand)}")
+        print(f"{len(pieces)} flushes")
 
 
 if __name__ == "__main__":

@@ -53,15 +53,23 @@ async def main() -> None:
         events = await collect(
             ops.fallback(primary.stream(messages=messages), continue_with_backup)
         )
+        before: list[str] = []  # the primary's text, up to its failure
+        after: list[str] = []  # the backup's continuation
+        current = before
         for event in events:
             mode = ops.fallback_mode(event)
             if mode:
                 print(f"\n-- {event.source} failed; fallback mode: {mode} --")  # type: ignore[attr-defined]
+                current = after
             elif isinstance(event, TextDelta):
+                current.append(event.text)
                 print(event.text, end="", flush=True)
         last = events[-1]
         print()
         if isinstance(last, Completed):
+            kept = "".join(before)
+            print(f"kept the primary's partial {kept!r}: {last.response.text.startswith(kept)}")
+            print(f"answer = partial + continuation: {last.response.text == kept + ''.join(after)}")
             print(f"fallback completed: {len(last.response.text)} chars in total")
         elif isinstance(last, Failed):
             print(f"fallback failed: {last.error}")

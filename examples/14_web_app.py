@@ -8,6 +8,7 @@ client, prints what a browser would receive, and exits.
 from __future__ import annotations
 
 import asyncio
+import json
 
 import aiohttp
 from _common import models, parser
@@ -65,6 +66,15 @@ async def main() -> None:
                     body = (await resp.read()).decode()
             kinds = [ln.split(": ", 1)[1] for ln in body.splitlines() if ln.startswith("event: ")]
             print(f"events: {len(kinds)}; last: {kinds[-1] if kinds else None}")
+            # What the page shows: the text events joined (here, one event per sentence).
+            datas = [ln[6:] for ln in body.splitlines() if ln.startswith("data: ")]
+            shown = "".join(
+                json.loads(d)["text"] for k, d in zip(kinds, datas, strict=True) if k == "text"
+            )
+            final = json.loads(datas[-1]) if datas else {}
+            answer = final.get("response", {}).get("texts", {}).get("0")
+            print(f"text events: {kinds.count('text')}; {len(shown)} chars")
+            print(f"same text as the completed response: {shown == answer}")
         finally:
             await runner.cleanup()
 
