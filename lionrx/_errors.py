@@ -222,6 +222,9 @@ def error_to_dict(error: BaseException) -> dict[str, Any]:
                 out[attr] = value
         if isinstance(error, ProviderStreamError) and error.error_type:
             out["error_type"] = error.error_type
+        if error.retryable != type(error).retryable:
+            # Set per instance (a spent quota's 429 is not retryable): kept when it differs.
+            out["retryable"] = error.retryable
     return out
 
 
@@ -230,12 +233,20 @@ def error_from_dict(data: dict[str, Any]) -> BaseException:
     cls = _BY_NAME.get(str(data.get("type")), LionrxError)
     message = str(data.get("message", ""))
     common = {k: data.get(k) for k in ("status", "request_id", "provider")}
+    error: LionrxError
     if cls is StreamTimeout:
-        return StreamTimeout(
-            message, which=str(data.get("which", "total")), seconds=float(data.get("seconds", 0))
+        error = StreamTimeout(
+            message,
+            which=str(data.get("which", "total")),
+            seconds=float(data.get("seconds", 0)),
+            **common,
         )
-    if cls in (RateLimitError, OverloadedError, ServerError):
-        return cls(message, retry_after=data.get("retry_after"), **common)
-    if cls is ProviderStreamError:
-        return ProviderStreamError(message, error_type=data.get("error_type"), **common)
-    return cls(message, **common)
+    elif cls in (RateLimitError, OverloadedError, ServerError):
+        error = cls(message, retry_after=data.get("retry_after"), **common)
+    elif cls is ProviderStreamError:
+        error = ProviderStreamError(message, error_type=data.get("error_type"), **common)
+    else:
+        error = cls(message, **common)
+    if isinstance(data.get("retryable"), bool):
+        error.retryable = data["retryable"]
+    return error

@@ -336,6 +336,31 @@ def _discard(
         protocol.close()
 
 
+def _request_error(exc: aiohttp.ClientError, provider: str, url: str) -> LionrxError:
+    """The typed error for a request that got no usable response head, worded by what happened:
+    only a failed connect says "could not connect"."""
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError(
+            f"could not connect to {provider} at {url}: {detail}", provider=provider
+        )
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # aiohttp's HTTP parser rejected what the server sent (a bad status line, a body after
+        # a 204, malformed headers): the server answered, but not in HTTP. Retrying the same
+        # server is unlikely to help.
+        return ProtocolError(
+            f"{provider} at {url} sent an invalid HTTP response: {detail}", provider=provider
+        )
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return APIConnectionError(
+            f"{provider} at {url} closed the connection before answering: {detail}",
+            provider=provider,
+        )
+    return APIConnectionError(
+        f"the request to {provider} at {url} failed: {detail}", provider=provider
+    )
+
+
 @functools.cache
 def _user_agent() -> str:
     from lionrx import __version__
@@ -386,10 +411,7 @@ async def post_stream(
             error.retryable = True
             cause: BaseException = exc
         except aiohttp.ClientError as exc:
-            error = APIConnectionError(
-                f"could not connect to {provider} at {url}: {type(exc).__name__}: {exc}",
-                provider=provider,
-            )
+            error = _request_error(exc, provider, url)
             cause = exc
         else:
             if response.status < 400:

@@ -4,7 +4,8 @@
 thinking, signature, redacted thinking), ping, message_delta and message_stop to events; a
 mid-stream ``event: error`` raises, so the core ends the stream `Failed` with the partial text.
 The request is built the Anthropic way: system prompt outside the messages, ``max_tokens`` always
-set (default 1024), parameters range-checked before anything is sent.
+set (default 1024), parameters range-checked before anything is sent, and a chat written in
+OpenAI's shape (``tool`` results, ``tool_calls``, ``image_url`` parts) converted to content blocks.
 """
 
 from __future__ import annotations
@@ -271,6 +272,34 @@ def _split_system(
     return system, rest
 
 
+def _openai_shaped(message: dict[str, Any]) -> bool:
+    """True for a message only OpenAI's shape has: a ``tool`` result, an assistant's
+    ``tool_calls``, an ``image_url`` part."""
+    if message.get("role") in ("tool", "function") or message.get("tool_calls"):
+        return True
+    content = message.get("content")
+    return isinstance(content, list) and any(
+        isinstance(part, dict) and part.get("type") == "image_url" for part in content
+    )
+
+
+def _anthropic_turns(messages: list[dict[str, Any]], provider: str) -> list[dict[str, Any]]:
+    """``messages`` in Anthropic's shape. A chat written for OpenAI (tool results, tool calls,
+    image URLs, consecutive turns of one role) is converted the way `prepare_anthropic_chat`
+    does it; a chat already in Anthropic's shape is sent unchanged, block options included."""
+    if not any(_openai_shaped(message) for message in messages):
+        return messages
+    # Imported here: the message helpers live in the session package, which imports providers.
+    from lionrx.session.messages._chat import openai_to_anthropic
+
+    try:
+        return openai_to_anthropic(messages)["messages"]
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"these messages cannot be sent to {provider}: {exc}", provider=provider
+        ) from None
+
+
 @register_provider
 class AnthropicProvider(HTTPProvider):
     """Anthropic Messages over SSE. ``base_url`` is the host root; lionrx appends
@@ -315,7 +344,7 @@ class AnthropicProvider(HTTPProvider):
         if not model:
             raise ConfigurationError("no model given for anthropic", provider=self.name)
         system, rest = _split_system(messages)
-        body: dict[str, Any] = {"model": model, "messages": rest}
+        body: dict[str, Any] = {"model": model, "messages": _anthropic_turns(rest, self.name)}
         if system:
             if all(isinstance(part, str) for part in system):
                 body["system"] = "\n\n".join(str(part) for part in system)

@@ -101,6 +101,7 @@ class HTTPProvider(Provider, abc.ABC):
         self.retry: RetryPolicy = policy or RetryPolicy(max_retries=self.config.max_retries)
         self._session: aiohttp.ClientSession | None = None
         self._owns_session = True
+        self._closer: AsyncGenerator[None, None] | None = None
 
     # -- configuration --------------------------------------------------------------------------
 
@@ -146,6 +147,7 @@ class HTTPProvider(Provider, abc.ABC):
         """Use a caller's session (shared between models); the caller closes it."""
         self._session = session
         self._owns_session = False
+        self._closer = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -160,11 +162,15 @@ class HTTPProvider(Provider, abc.ABC):
             session = aiohttp.ClientSession()
             self._session = session
             self._owns_session = True
+            self._closer = _session_closer(session)
         return session
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
-        if session is not None and self._owns_session and not session.closed:
+        closer, self._closer = self._closer, None
+        if closer is not None:
+            await closer.aclose()  # closes the session it guards
+        elif session is not None and self._owns_session and not session.closed:
             await session.close()
 
     # -- one request ----------------------------------------------------------------------------
@@ -229,6 +235,36 @@ class HTTPProvider(Provider, abc.ABC):
             raise
         finally:
             await items.aclose()
+
+
+def _session_closer(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    """A started async generator whose only job is to close ``session`` when it is finalised.
+
+    A model that is never closed (``model = iModel(...)`` in a script or notebook) must not leak
+    its connections or make aiohttp warn "Unclosed client session" at exit. The running loop
+    tracks every started async generator and finalises it in the two moments that matter:
+    when it is garbage-collected (the model was dropped: the loop schedules ``aclose()``), and
+    at loop shutdown (``asyncio.run`` awaits ``loop.shutdown_asyncgens()``, which closes the ones
+    still alive, e.g. a module-level model). The generator holds the session, not the provider,
+    so it never keeps a model alive. Must be called on the loop thread, inside the running loop.
+    """
+
+    async def guard() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            if not session.closed:
+                await session.close()
+
+    closer = guard()
+    # Step it to its first ``yield`` without awaiting: this registers it with the running loop
+    # (the firstiter hook) so that the loop finalises it; nothing here suspends.
+    step = closer.asend(None)
+    try:
+        step.send(None)
+    except StopIteration:
+        pass
+    return closer
 
 
 DRAIN_SECONDS = 0.5

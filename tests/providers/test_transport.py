@@ -10,7 +10,7 @@ import pytest
 from providers_helpers import load_sse_cases
 
 from lionrx._transport import post_stream
-from lionrx.errors import ProtocolError, ProviderStreamError, StreamTimeout
+from lionrx.errors import APIConnectionError, ProtocolError, ProviderStreamError, StreamTimeout
 from lionrx.providers import RetryPolicy
 from lionrx.providers._http import SSEItems
 from lionrx.services import iModel
@@ -264,3 +264,66 @@ async def test_a_failed_stream_never_pools_its_connection(fake_server: FakeProvi
         assert isinstance(calling.execution.error, ProtocolError)
         await fake_server.wait_for(lambda: fake_server.connections == 0, 3.0)
         (await model.invoke(messages="again")).raise_for_status()  # a fresh connection works
+
+
+async def _raw_server(reply: bytes) -> tuple[Any, str, list[int]]:
+    """A one-reply HTTP server written by hand (aiohttp's server cannot send a body with a
+    204); counts the requests it got."""
+    import asyncio
+
+    count = [0]
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        count[0] += 1
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}/v1", count
+
+
+async def test_an_invalid_http_response_is_not_called_a_connect_failure() -> None:
+    # A 204 must not have a body: aiohttp's parser reads the body as the next status line.
+    body = b'{"choices": []}'
+    reply = b"HTTP/1.1 204 No Content\r\nContent-Type: application/json\r\n"
+    reply += b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    server, base, count = await _raw_server(reply)
+    try:
+        async with iModel(model="m", base_url=base, retry=RetryPolicy(max_retries=2)) as model:
+            calling = await model.invoke(messages="hi")
+    finally:
+        server.close()
+        await server.wait_closed()
+    error = calling.execution.error
+    assert isinstance(error, ProtocolError)
+    assert "invalid HTTP response" in str(error)
+    assert "could not connect" not in str(error)
+    assert count[0] == 1, "a malformed answer is not retried"
+
+
+async def test_a_server_closing_without_answering_says_so() -> None:
+    server, base, count = await _raw_server(b"")
+    try:
+        async with iModel(model="m", base_url=base, retry=RetryPolicy(max_retries=0)) as model:
+            calling = await model.invoke(messages="hi")
+    finally:
+        server.close()
+        await server.wait_closed()
+    error = calling.execution.error
+    assert isinstance(error, APIConnectionError)
+    assert "closed the connection before answering" in str(error)
+    assert count[0] == 1
+
+
+async def test_a_refused_connect_says_could_not_connect() -> None:
+    server, base, _ = await _raw_server(b"")
+    server.close()
+    await server.wait_closed()
+    async with iModel(model="m", base_url=base, retry=RetryPolicy(max_retries=0)) as model:
+        calling = await model.invoke(messages="hi")
+    error = calling.execution.error
+    assert isinstance(error, APIConnectionError)
+    assert "could not connect" in str(error)
