@@ -153,9 +153,10 @@ def smooth(
     match; a match is only emitted once text after it arrived (it might still grow). The rest
     is emitted at completion. Cost: words and lines touch each character a bounded number of
     times; a regex re-scans the text pending since the last unit on every chunk, so a long
-    stretch without a match costs quadratic time — keep regex units short. Pacing: text chunks leave at least ``delay`` seconds apart, other
-    events keep their place in the queue; completion waits until everything is out; an error
-    flushes the queue at once, then passes on. Works on text and event streams (each source
+    stretch without a match costs quadratic time — keep regex units short. Pacing: text chunks
+    leave at least ``delay`` seconds apart, other events keep their place in the queue;
+    completion waits until everything is out; an error flushes the queue at once, then passes
+    on. Works on text and event streams (each source
     and choice on its own).
     """
     if delay is not None and delay <= 0:
