@@ -122,16 +122,18 @@ def timeout(
                     observer.on_next(item)
                     return
                 kind = getattr(item, "kind", None)
-                if kind == "keep_alive":
-                    observer.on_next(item)
-                    return
                 if kind == "completed" or kind == "failed":
                     over = True
                     timers.dispose()
                     observer.on_next(item)
                     return
+                # Any event names the stream: a timeout's Failed must carry the same label,
+                # even when nothing but keep-alives arrived (or sinks see two sources).
                 if item.source is not None:
                     label = item.source
+                if kind == "keep_alive":
+                    observer.on_next(item)
+                    return
                 builder.add(item)
                 if kind in _CONTENT:
                     first_timer.dispose()

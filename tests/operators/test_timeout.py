@@ -155,3 +155,28 @@ async def test_end_to_end_total_deadline_closes_a_stream_that_keeps_talking(
     await fake_server.wait_for_disconnect()
     await fake_server.wait_idle()
     assert fake_server.responses[-1].outcome == "client_disconnected"
+
+
+def test_a_stream_of_only_keep_alives_times_out_under_its_own_label() -> None:
+    ping = KeepAlive(source="gpt")
+    run = run_virtual(
+        lambda s: ops.timeout(idle=5, scheduler=s),
+        [on_next(1, ping), on_next(3, ping), on_next(5, ping)],
+    )
+    failed = run.values[-1]
+    assert failed.kind == "failed" and failed.error.which == "idle"
+    assert failed.source == "gpt" and failed.partial.source == "gpt"
+    assert {v.source for v in run.values} == {"gpt"}
+
+
+async def test_end_to_end_keep_alives_only_one_outcome_in_a_sink(
+    fake_server: FakeProviderServer, model: iModel
+) -> None:
+    from lionrx.sinks import Sink, SinkHandle
+
+    fake_server.default = Script(text="never", fault=Fault.keepalive_only())
+    handle = SinkHandle(model.stream("hi").pipe(ops.timeout(idle=0.3)), Sink())
+    outcome = await handle.wait()
+    assert outcome.kind == "failed" and isinstance(outcome.error, StreamTimeout)
+    assert list(handle.outcomes) == ["gpt"]
+    await fake_server.wait_for_disconnect()
