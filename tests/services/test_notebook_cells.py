@@ -118,3 +118,80 @@ async def test_notebook_error_handling_cell_success(
     out = capsys.readouterr().out
     assert "Streaming completed successfully" in out
     assert namespace["result"] == ANSWER
+
+
+WHOLE_NOTEBOOK = r"""
+import ast, asyncio, os, re, sys
+from pathlib import Path
+from lionrx.testing import FakeProviderServer, Script
+
+text = Path(sys.argv[1]).read_text()
+cells = []
+for raw in re.split(r"In \[None\]:\n", text)[1:]:
+    end = raw.find("\n## ")
+    cells.append((raw[:end] if end >= 0 else raw).replace("lionpride", "lionrx"))
+
+with FakeProviderServer(Script(text=sys.argv[2], delay=0.0005)).in_thread() as server:
+    os.environ["OPENAI_BASE_URL"] = server.openai_base_url
+    os.environ["ANTHROPIC_BASE_URL"] = server.anthropic_base_url
+
+    async def main() -> None:
+        namespace = {"__name__": "notebook"}
+        for index, cell in enumerate(cells):
+            code = compile(cell, f"<cell {index}>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            result = eval(code, namespace)
+            if result is not None:
+                await result
+            print(f"\n<<cell {index} done>>", flush=True)
+
+    # Like a Jupyter kernel: every cell on one loop, and no model is ever closed.
+    asyncio.run(main())
+    import gc
+
+    gc.collect()  # the cells' namespace (a cycle) and its models are collected now
+    paths = sorted({r.path for r in server.requests})
+    print("PATHS", paths, len(server.requests))
+"""
+
+
+def test_the_whole_notebook_runs_as_written_without_warnings(tmp_path: Path) -> None:
+    """All nine cells in order, in one namespace and loop, as a notebook runs them, with no
+    ``aclose()`` anywhere (the notebook has none): every section works and nothing warns."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "dev",
+            "-W",
+            "always",
+            "-c",
+            WHOLE_NOTEBOOK,
+            str(LOCAL_COPY),
+            ANSWER,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    for index in range(9):
+        assert f"<<cell {index} done>>" in out
+    assert "Streaming completed successfully" in out
+    # Section 4: communicate saves the instruction and answer, the cell saves the streamed one.
+    assert "Conversation has 3 messages" in out
+    assert out.count("Stats: ") == 3  # section 5: three chat turns
+    assert "CONVERSATION HISTORY" in out
+    assert "PATHS ['/v1/chat/completions', '/v1/messages']" in out
+    assert "Unclosed" not in result.stderr and "ResourceWarning" not in result.stderr, (
+        result.stderr[-3000:]
+    )
+    assert "Exception ignored" not in result.stderr, result.stderr[-3000:]
