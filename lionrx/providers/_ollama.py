@@ -117,6 +117,32 @@ class OllamaMapper:
         return []
 
 
+def _parse_host(host: str) -> str:
+    """``base_url`` / ``OLLAMA_HOST`` read as the official ``ollama`` client reads it: the
+    scheme defaults to http, the port to 11434 when no scheme is given (else the scheme's own),
+    the host to 127.0.0.1 (``localhost``, ``:8080``, ``0.0.0.0:11434`` all work)."""
+    from urllib.parse import urlsplit
+
+    scheme, sep, rest = host.strip().partition("://")
+    port = 11434
+    if not sep:
+        scheme, rest = "http", host.strip()
+    elif scheme == "http":
+        port = 80
+    elif scheme == "https":
+        port = 443
+    split = urlsplit(f"{scheme}://{rest}")
+    try:
+        port = split.port or port
+    except ValueError:
+        raise ConfigurationError(f"invalid ollama host {host!r}", provider="ollama") from None
+    name = split.hostname or "127.0.0.1"
+    if ":" in name:
+        name = f"[{name}]"  # IPv6
+    path = split.path.strip("/")
+    return f"{scheme}://{name}:{port}" + (f"/{path}" if path else "")
+
+
 @register_provider
 class OllamaProvider(HTTPProvider):
     """Ollama's ``/api/chat`` (NDJSON). ``base_url`` (or ``OLLAMA_HOST``) is the server root."""
@@ -129,11 +155,7 @@ class OllamaProvider(HTTPProvider):
 
     @classmethod
     def resolve_base_url(cls, base_url: str | None) -> str:
-        url = env_or(base_url, "OLLAMA_HOST") or cls.default_base_url
-        if "://" not in url:
-            # OLLAMA_HOST is often written as host:port.
-            url = "http://" + url
-        return url.rstrip("/")
+        return _parse_host(env_or(base_url, "OLLAMA_HOST") or cls.default_base_url)
 
     @classmethod
     def default_endpoint(cls) -> str:
