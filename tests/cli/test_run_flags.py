@@ -146,3 +146,25 @@ def test_no_stats_flag(lionrx_run: Callable[..., Any]) -> None:
     assert "Stats:" in lionrx_run(*args).stdout
     done = lionrx_run(*args, "--no-stats")
     assert done.stdout.strip() == TEXT
+
+
+def test_sentence_flag_shows_whole_sentences_in_a_terminal(spawn: Callable[..., Any]) -> None:
+    import time
+
+    text = "One two three four five. Six seven."
+    args = ("run", "x", "--fake", "--fake-text", text, "--fake-delay", "0.6", "--no-stats")
+
+    def shown_with_first_word(*flags: str) -> str:
+        child = spawn(*args, *flags)
+        child.expect("One")
+        time.sleep(0.1)  # whatever was written together with "One" has arrived by now
+        more = str(child.buffer)  # read along with "One", not yet matched
+        try:
+            more += child.read_nonblocking(1000, timeout=0.1)
+        except pexpect.TIMEOUT:
+            pass
+        return "One" + plain(more)  # (the fixture ends the command)
+
+    # Word by word without the flag; the whole sentence at once with it.
+    assert shown_with_first_word().strip() == "One"
+    assert shown_with_first_word("--sentence").startswith("One two three four five.")
