@@ -51,12 +51,16 @@ _RETRY_HINT = re.compile(r"[:;] retry in (?:[\d.]+s|a moment)$")
 
 @dataclass(frozen=True)
 class AnnouncedRetry(RetryPolicy):
-    """The transport's retry policy, saying on stderr what it waits for: an interactive
-    command must not sit silent through a server's ``retry-after``."""
+    """The transport's retry policy, saying on stderr what it waits for when the wait is
+    long enough to notice (a server's ``retry-after``): an interactive command must not sit
+    silent through it. Short backoffs pass without a word; the final error is one line."""
+
+    announce_from: float = 1.0
+    """Waits shorter than this (seconds) are not announced."""
 
     def delay(self, attempt: int, error: LionrxError | None) -> float:
         seconds = super().delay(attempt, error)
-        if error is not None:
+        if error is not None and seconds >= self.announce_from:
             from lionrx._cli._errors import describe_error
 
             reason = _RETRY_HINT.sub("", describe_error(error))

@@ -247,3 +247,15 @@ def test_retry_waits_are_announced_and_ctrl_c_stops_them(spawn: Callable[..., An
         assert child.exitstatus == 130
         assert "Traceback" not in plain(child.before or "")
         assert len(server.requests) == 1
+
+
+def test_unreachable_server_with_default_retries_is_still_one_line(
+    lionrx_run: Callable[..., Any],
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = lionrx_run("run", "hi", "--base-url", f"http://127.0.0.1:{port}/v1", "--model", "m")
+    assert done.returncode == 1
+    line = _one_error_line(done)  # short backoffs between the retries are not announced
+    assert "is the server running?" in line
