@@ -162,9 +162,14 @@ async def test_block_runs_against_the_fake_server(
 
 
 async def _close(scope: dict[str, Any]) -> None:
-    """Close what a snippet opened: its models (and the prelude's) and sessions."""
+    """Close what a snippet opened: its models (and the prelude's) and sessions, after every
+    sink it started has finished (a sink the snippet did not await still writes its file)."""
     from lionrx.services import iModel
+    from lionrx.sinks import SinkHandle
 
+    for value in scope.values():
+        if isinstance(value, SinkHandle):
+            await asyncio.wait_for(value.wait(), 30)
     for value in scope.values():
         if isinstance(value, iModel):
             await value.aclose()
