@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -154,3 +155,32 @@ def test_14_web_app() -> None:
 def test_01_basic_streaming_with_the_local_model() -> None:
     out = run("01_basic_streaming.py", "--max-tokens", "24", timeout=300)
     assert "Received " in out and "Pipeline answer:" in out
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("01_basic_streaming.py", "Received 3 chunks"),
+        ("02_stream_vs_invoke.py", "Same text both ways: True"),
+        ("08_error_handling.py", "Streaming completed successfully"),
+    ],
+)
+async def test_provider_and_model_flags_reach_a_real_provider(script: str, expected: str) -> None:
+    """``--provider openai --model ... --base-url`` goes through the real OpenAI provider (to the
+    fake server standing in for the API): the flags real users pass work."""
+    from lionrx.testing import FakeProviderServer, Script
+
+    async with FakeProviderServer() as server:
+        server.default = Script(text="Real provider path.", chunk_size=7)
+        env = {**os.environ, "OPENAI_API_KEY": "sk-examples-test-not-a-real-key"}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(EXAMPLES / script), "--provider", "openai",
+            "--model", "gpt-4o-mini", "--base-url", server.openai_base_url,
+            cwd=EXAMPLES, env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        models = {r.json["model"] for r in server.requests}
+    assert proc.returncode == 0, err.decode()
+    assert expected in out.decode()
+    assert models == {"gpt-4o-mini"}
