@@ -39,6 +39,10 @@ def format_stats(response: Response, label: str | None = None) -> str:
     return f"{prefix}📊 Stats: " + " | ".join(parts)
 
 
+_MIN_RATE_WINDOW = 0.25
+"""Seconds of generation before a progress line shows a rate."""
+
+
 def _get(progress: Any, *names: str) -> Any:
     for name in names:
         value = getattr(progress, name, None)
@@ -64,9 +68,10 @@ def format_progress(progress: Any, label: str | None = None, width: int = 80) ->
     if tokens is not None:
         parts.append(f"~{tokens} tokens")
         generating = elapsed - (first or 0.0)
-        if generating > 0:
+        # A rate over a few milliseconds says nothing: wait for a meaningful window.
+        if generating >= _MIN_RATE_WINDOW:
             rate = f"~{tokens / generating:.1f} tokens/s"
-    if rate is None:
+    if rate is None and elapsed >= _MIN_RATE_WINDOW:
         per_second = _get(progress, "chunks_per_second")
         if per_second:
             rate = f"{per_second:.1f} chunks/s"

@@ -110,7 +110,9 @@ async def test_loop_is_not_blocked_during_generation(local_model: iModel) -> Non
     assert chunks
     # The loop kept ticking all along: many ticks, none stalled by the generation.
     assert len(gaps) >= elapsed / 0.05
-    assert max(gaps) < 0.25, f"the loop stalled for {max(gaps):.3f}s"
+    # Generating one token takes ~10 ms; a blocked loop would stall for the whole answer
+    # (seconds). The bound leaves room for a loaded CI machine.
+    assert max(gaps) < 0.5, f"the loop stalled for {max(gaps):.3f}s"
 
 
 async def test_aclose_stops_generation_promptly(local_model: iModel) -> None:

@@ -194,7 +194,8 @@ async def test_progress_line_lives_under_the_text_and_goes_away() -> None:
     during = _nonblank(_screen(out.getvalue(), 80, 12))
     assert during[0] == "alpha beta gamma"
     assert re.match(
-        r"⏳ \d+\.\ds · 3 chunks · 3 words · ~5 tokens · ~[\d.]+ tokens/s$", during[1]
+        # No rate yet: three chunks within a few milliseconds make no meaningful one.
+        r"⏳ \d+\.\ds · 3 chunks · 3 words · ~5 tokens$", during[1]
     ), during
     subject.on_completed()
     await handle
@@ -308,7 +309,8 @@ async def test_live_commits_are_the_text_under_any_chunking(data: st.DataObject)
     assert "".join(region.commits) == text
     shown = "\n".join(_nonblank(_screen(out.getvalue(), 30, 8)))
     last_line = text.rstrip("\n").rsplit("\n", 1)[-1]
-    assert shown.endswith(last_line[-29:].rstrip())
+    # The end of the text is what is left on screen (word wrapping may move line breaks).
+    assert "".join(shown.split()).endswith("".join(last_line[-29:].split()))
 
 
 COMPARE_CHILD = textwrap.dedent(
