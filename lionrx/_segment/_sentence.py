@@ -38,6 +38,15 @@ _BEFORE_NUMBER = frozenset("no nos fig figs p pp vol vols ch chap sec eq eqs art
 _MAY_END = frozenset("etc inc ltd co corp llc plc a.m p.m am pm".split())
 # "U.S", "U.K", "e.g": letters separated by periods.
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
+# Words that start sentences far more often than they follow an initial or a dotted
+# abbreviation inside one: "Plan B. Then", "the U.S. The" end; "J. K. Rowling", "U.S. Army" go on.
+_STARTERS = frozenset(
+    """the then this that these those there here it its i we he she they you my our his her
+    their but and so yet however also now after before when while what why how who where if
+    in on at as for from with once today tomorrow yesterday later meanwhile next finally
+    still instead otherwise thus therefore hence besides moreover""".split()
+)
+_STARTER_MAX = max(map(len, _STARTERS))
 _MAX_LOOKBACK = 128
 
 
@@ -285,13 +294,19 @@ class SentenceSegmenter:
             w += 1
         if w == n:
             return False
-        if cjk or self._ends_sentence(t, run, buf[w]):
+        ends = True if cjk else self._ends_sentence(t, run, w)
+        if ends is None:
+            return False  # the next word decides, and it is not complete yet
+        if ends:
             self._cut(newline + 1 if newline >= 0 else w, out)
         # Resume at the first line break (if any) so line starts are still examined.
         self._i = j
         return True
 
-    def _ends_sentence(self, t: int, run: str, nxt: str) -> bool:
+    def _ends_sentence(self, t: int, run: str, w: int) -> bool | None:
+        """Does the ``.``/``!``/... at ``t`` end a sentence, the next word starting at ``w``?
+        None: it depends on a word that is not complete yet."""
+        nxt = self._buf[w]
         if nxt.islower():
             return False
         if run != ".":
@@ -311,13 +326,34 @@ class SentenceSegmenter:
         if nxt.isdigit() and low in _BEFORE_NUMBER:
             return False
         if len(token) == 1 and token.isalpha():
-            return False  # an initial ("J. K. Rowling") or a list letter ("a. ")
+            # An initial ("J. K. Rowling") or a list letter ("a. "), unless a word that starts
+            # sentences follows ("Plan B. Then we go").
+            if self._at_line_begin(ts):
+                return False
+            return self._starter_at(w)
         if _DOTTED.match(token):
-            # "U.S. Army" goes on; "5 p.m. Then" ends.
-            return low in _MAY_END
+            # "U.S. Army" goes on; "5 p.m. Then" and "the U.S. Then" end.
+            return True if low in _MAY_END else self._starter_at(w)
         if token.isdigit() and self._at_line_begin(ts):
             return False  # a list number: "1. First"
         return True
+
+    def _starter_at(self, w: int) -> bool | None:
+        """Is the word at ``w`` a capitalised sentence starter ("Then", "The", "I")? None: the
+        word may still grow. A word followed by ``.`` or ``-`` is an initial or a name part
+        ("J. K.", "I-95"), not a starter."""
+        buf = self._buf
+        n = len(buf)
+        e = w
+        while e < n and e - w <= _STARTER_MAX and buf[e].isalpha():
+            e += 1
+        if e - w > _STARTER_MAX or e == w or not buf[w].isupper():
+            return False
+        if e == n:
+            return None
+        if buf[e] in ".-" or buf[e].isdigit():
+            return False
+        return buf[w:e].lower() in _STARTERS
 
     def _at_line_begin(self, pos: int) -> bool:
         buf = self._buf

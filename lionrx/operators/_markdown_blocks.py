@@ -199,7 +199,9 @@ def markdown_blocks() -> Operator:
                     if item.text:
                         update((item.source, item.choice), item.text)
                     return
-                if kind == "completed" or kind == "failed":
+                if kind == "completed" or kind == "failed" or kind == "fallback":
+                    # A `Fallback` marker ends the failed attempt: commit its tail before the
+                    # marker, so a restart never glues the old text onto the new answer.
                     flush()
                 elif kind == "finish":
                     flush((item.source, item.choice), every=False)

@@ -25,9 +25,9 @@ def sentence_chunk(max_chars: int | None = None) -> Operator:
     `lionrx._segment.SentenceSegmenter` for the rules. ``max_chars`` bounds every piece (an
     endless sentence is cut at its last space before the bound).
 
-    Known limit: after a single letter or a dotted abbreviation (``Plan B.``, ``the U.S.``) a
-    capitalised word is taken to go on with the sentence, so that names (``J. K. Rowling``,
-    ``U.S. Army``) are never cut: ``"Plan B. Then we go."`` comes out as one piece.
+    After a single letter or a dotted abbreviation (``Plan B.``, ``the U.S.``) the sentence
+    ends only when a common sentence-starting word follows (``Then``, ``The``, ``I``, ``It``...),
+    so names (``J. K. Rowling``, ``U.S. Army``) are never cut while ``"Plan B. Then we go."`` is.
 
     Works on text streams and event streams (each source and choice on its own; other events
     pass through; pending text is flushed before `Finish`, the terminal event, a `Fallback`

@@ -50,11 +50,19 @@ def _run(operator: Any, mode: str, label_b: str) -> list[Any]:
     return [m.value.value for m in observer.messages if m.value.kind == "N"]
 
 
+def _text_of(values: list[Any]) -> str:
+    out = []
+    for v in values:
+        if getattr(v, "kind", None) == "text":
+            out.append(v.text)
+        elif isinstance(v, ops.MarkdownUpdate):
+            out.extend(block.text for block in v.committed)
+    return "".join(out)
+
+
 def _split(values: list[Any]) -> tuple[str, Any, str]:
     at = next(k for k, v in enumerate(values) if getattr(v, "kind", None) == "fallback")
-    before = "".join(v.text for v in values[:at] if getattr(v, "kind", None) == "text")
-    after = "".join(v.text for v in values[at + 1 :] if getattr(v, "kind", None) == "text")
-    return before, values[at], after
+    return _text_of(values[:at]), values[at], _text_of(values[at + 1 :])
 
 
 @pytest.mark.parametrize("mode", ["restart", "continue"])
@@ -66,8 +74,9 @@ def _split(values: list[Any]) -> tuple[str, Any, str]:
         lambda: ops.buffer(count=10),
         lambda: ops.smooth("word"),
         lambda: ops.smooth(r"\w+[.!?]"),
+        lambda: ops.markdown_blocks(),
     ],
-    ids=["sentence_chunk", "buffer", "smooth-word", "smooth-regex"],
+    ids=["sentence_chunk", "buffer", "smooth-word", "smooth-regex", "markdown_blocks"],
 )
 def test_pending_text_goes_out_before_the_marker(make: Any, mode: str, label_b: str) -> None:
     values = _run(make(), mode, label_b)

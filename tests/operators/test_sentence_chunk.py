@@ -92,6 +92,17 @@ HARD = [
     ("Steps:\n1. Install it.\n2. Run it.", ["Steps:\n", "1. Install it.\n", "2. Run it."]),
     ("J. K. Rowling wrote it. She is British.", ["J. K. Rowling wrote it. ", "She is British."]),
     ("George W. Bush spoke. People listened.", ["George W. Bush spoke. ", "People listened."]),
+    # an initial or a dotted abbreviation ends a sentence when a word that starts sentences
+    # follows; names and initials go on
+    ("I moved to the U.S. Then I left.", ["I moved to the U.S. ", "Then I left."]),
+    ("Plan B. Then we go.", ["Plan B. ", "Then we go."]),
+    ("We chose plan B. I agreed.", ["We chose plan B. ", "I agreed."]),
+    ("He left the U.K. It rained.", ["He left the U.K. ", "It rained."]),
+    ("J. I. Smith came. He sat.", ["J. I. Smith came. ", "He sat."]),
+    ("Take the U.S. I-95 north. Go.", ["Take the U.S. I-95 north. ", "Go."]),
+    ("Ask John F. Kennedy. Then wait.", ["Ask John F. Kennedy. ", "Then wait."]),
+    ("A. The first\nB. The second", ["A. The first\nB. The second"]),
+    ("The U.S. Theater is new.", ["The U.S. Theater is new."]),
     # quotes and brackets
     ('He said "Stop." Then he left.', ['He said "Stop." ', "Then he left."]),
     (
@@ -166,7 +177,8 @@ def test_hard_sentences_any_chunking(data: st.DataObject) -> None:
 @given(st.data())
 def test_same_sentences_however_split(data: st.DataObject) -> None:
     alphabet = st.sampled_from(
-        list("ab A.B.!?\n\"')`3 e.g") + ["Dr.", "U.S.", "```", "\n\n", "1. ", "- ", "\u3002"]
+        list("ab A.B.!?\n\"')`3 e.g")
+        + ["Dr.", "U.S.", "```", "\n\n", "1. ", "- ", "\u3002", " Then", "The", "I", "-"]
     )
     text = "".join(data.draw(st.lists(alphabet, max_size=40)))
     pieces = data.draw(chunkings(text))
