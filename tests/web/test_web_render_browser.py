@@ -160,15 +160,33 @@ def markdown_samples(seed: int, count: int) -> list[list[str]]:
     return samples
 
 
+def long_code_chunks() -> list[str]:
+    """An open code block long enough to be kept in several segments, in 1..12-char chunks."""
+    import random
+
+    rng = random.Random(9)
+    text = "```python\n" + "".join(f"x_{i} = '<b>' * {i}  # line {i}\n" for i in range(400))
+    chunks, i = [], 0
+    while i < len(text):
+        n = rng.randint(1, 12)
+        chunks.append(text[i : i + n])
+        i += n
+    return chunks
+
+
 async def test_tail_grown_in_place_matches_a_full_redraw(bare: Any) -> None:
     """Whatever the chunking, the tail updated in place shows what a full render shows."""
     mismatches = await bare.evaluate(
         """(samples) => {
-            const norm = (html) => html.replace(/\\s+<\\/p>/g, "</p>");
+            // Trailing blanks of a growing paragraph, and the block-level segments of a
+            // growing code block, do not change what is shown.
+            const norm = (html) => html.replace(/\\s+<\\/p>/g, "</p>")
+              .replace(/<span class="lx-seg" style="display: block;">([^<]*)<\\/span>/g, "$1");
             const out = document.getElementById("out");
             const ref = document.createElement("div");
             const bad = [];
             let grown = 0;
+            let segments = 0;
             for (const chunks of samples) {
               out.replaceChildren();
               const view = new window.lx.StreamView(out);
@@ -186,13 +204,15 @@ async def test_tail_grown_in_place_matches_a_full_redraw(bare: Any) -> None:
                   break;
                 }
               }
+              segments = Math.max(segments, tailEl.querySelectorAll(".lx-seg").length);
               view.finish();
               ref.replaceChildren(window.lx.renderMarkdown(text));
               if (tailEl.innerHTML !== ref.innerHTML) bad.push({ text, final: true });
             }
-            return { bad: bad.slice(0, 3), grown };
+            return { bad: bad.slice(0, 3), grown, segments };
         }""",
-        markdown_samples(seed=8, count=300),
+        markdown_samples(seed=8, count=300) + [long_code_chunks()],
     )
     assert mismatches["bad"] == []
     assert mismatches["grown"] > 1000  # the in-place path was really taken
+    assert mismatches["segments"] > 3  # and the long code block was split into segments

@@ -9,8 +9,10 @@
 // UTF-16 units). A committed block is rendered once and appended; the pending tail (the text
 // after the last commit) is updated at most once per animation frame, in place while it is
 // one paragraph or one open code block: an update costs about the text it appends, even
-// when the answer is one endless block. Known limit: an inline marker left open on the
-// paragraph's last line (a lone backtick, say) is re-rendered from there on every update.
+// when the answer is one endless block. Known limits: an inline marker left open on the
+// paragraph's last line (a lone backtick, say) is re-rendered from there on every update; and
+// the browser lays out a growing paragraph in full after each update (an open code block is
+// kept in block-level segments of whole lines, so its layout stays small).
 
 const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:"]);
 
@@ -276,6 +278,16 @@ const UNSETTLED =
   /^ {0,3}(?:[`~]{0,2}$|`{3}|~{3}|#{1,6}(?:[ \t]|$)|[-*+](?:[ \t]|$)|\d{1,9}(?:[.)](?:[ \t]|$)|$)|>|(?:\*[ \t]*)+$|(?:-[ \t]*)+$|(?:_[ \t]*)+$)/;
 const FENCE_LINE = /^ {0,3}(?:`{3,}|~{3,})/;
 
+// Characters after which an open code block's segment ends (at the next line end).
+const SEGMENT = 2048;
+
+function codeSegment(text) {
+  const seg = el("span", "lx-seg");
+  seg.style.display = "block";
+  seg.textContent = text;
+  return seg;
+}
+
 /**
  * A progressively rendered answer. `push(text)` appends streamed text, `commit(end)` marks
  * the text up to UTF-16 offset `end` as final blocks; `finish()` renders what is left.
@@ -307,6 +319,8 @@ export class StreamView {
     this.node = null; // "code": the <code>; "p": the <p>
     this.lineStart = 0; // offset of the tail's last line
     this.fence = null; // "code": the closing fence pattern
+    this.seg = null; // "code": the segment text is appended to (see appendCode)
+    this.segLength = 0;
     this.track = null; // "p": {lineStart, stable, node} (see renderInlineFrom)
     this.blank = false; // "p": a blank line ended the paragraph's text so far
     this.lineText = false; // the last line holds more than whitespace
@@ -402,7 +416,7 @@ export class StreamView {
       }
     }
     if (this.mode === "code") {
-      this.node.append(document.createTextNode(add));
+      this.appendCode(add);
       return true;
     }
     // Paragraph: drop what may still change, render it again with the new text.
@@ -419,6 +433,22 @@ export class StreamView {
     track.stable += this.windowStart;
     this.keepWindow();
     return true;
+  }
+
+  // An open code block is kept in block-level segments of whole lines, so that the browser's
+  // layout after an append is about the last segment, not the whole block (one inline run of
+  // text is laid out again in full: milliseconds per frame for a long block).
+  appendCode(add) {
+    const nl = this.segLength >= SEGMENT ? add.lastIndexOf("\n") : -1;
+    if (nl === -1) {
+      this.seg.append(document.createTextNode(add));
+      this.segLength += add.length;
+      return;
+    }
+    this.seg.append(document.createTextNode(add.slice(0, nl + 1)));
+    this.seg = codeSegment(add.slice(nl + 1));
+    this.segLength = add.length - nl - 1;
+    this.node.append(this.seg);
   }
 
   // Keep, of the paragraph's text, only what the next render reads: from one character
@@ -470,9 +500,12 @@ export class StreamView {
         if (!closed) {
           const body = tail.slice(base);
           const pre = renderCode(body, FENCE.exec(body));
+          this.node = pre.firstChild;
+          this.seg = codeSegment(this.node.textContent);
+          this.segLength = this.seg.textContent.length;
+          this.node.replaceChildren(this.seg);
           this.tailEl.replaceChildren(pre);
           this.mode = "code";
-          this.node = pre.firstChild;
           this.fence = closingLine;
           return;
         }
