@@ -25,16 +25,16 @@ faults = st.one_of(
     st.builds(Fault.drop, st.integers(0, 3000)),
     st.builds(Fault.invalid_json, st.integers(0, 25)),
     st.builds(Fault.stall, st.integers(0, 3000), st.just(30.0)),
-    # Keep-alives for a while, then the answer. (Keep-alives until the deadline: see
-    # test_a_keepalive_only_stream_is_recorded_as_timed_out below.)
+    # Keep-alives for a while, then the answer; or keep-alives until the idle deadline.
     st.builds(Fault.keepalive_only, st.floats(0.0, 0.1), st.just(0.02)),
+    st.just(Fault.keepalive_only(interval=0.02)),
     st.just(Fault.close_before_headers()),
     st.just(Fault.wrong_content_type()),
     st.builds(Fault.garbage, st.integers(0, 25)),
     st.builds(Fault.splitting, st.integers(1, 9), st.integers(1, 40)),
     st.none(),
 )
-TIMED_OUT = ("stall",)
+TIMED_OUT = ("stall", "keepalive_only")
 
 
 def received(server: FakeProviderServer, wire: Wire) -> tuple[str, bool]:
@@ -130,23 +130,10 @@ async def test_disposal_keeps_the_prefix_marked_cancelled(
         assert content.assistant_response == partial  # type: ignore[union-attr]
 
 
-KEEPALIVE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="BUG lionrx/operators/_timeout.py on_next: a KeepAlive does not set `label`, so the "
-    "timeout's Failed has source=None while the keep-alives carried the model's label; "
-    "SinkHandle then gives that label its own Completed (wait() returns Completed, the history "
-    "gets a second, 'complete' empty answer). Fix: set `label = item.source` for keep-alives too.",
-)
-
-
-@pytest.mark.parametrize(
-    "wire",
-    [
-        pytest.param("openai", marks=KEEPALIVE_BUG),
-        pytest.param("anthropic", marks=KEEPALIVE_BUG),
-        "ollama",  # Ollama's keep-alive is a bare newline: no KeepAlive event, no bug
-    ],
-)
+# Found by this test: the timeout operator's Failed had no source label when only keep-alives
+# had arrived, so sinks also gave the keep-alives' label a Completed of its own (fixed in
+# lionrx/operators/_timeout.py, e8481d6).
+@pytest.mark.parametrize("wire", ["openai", "anthropic", "ollama"])
 async def test_a_keepalive_only_stream_is_recorded_as_timed_out(
     fake_server: FakeProviderServer, tmp_path: Path, wire: Wire
 ) -> None:
