@@ -26,6 +26,7 @@ from lionrx._errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     LionrxError,
     NotFoundError,
     OverloadedError,
@@ -340,6 +341,8 @@ def _request_error(exc: aiohttp.ClientError, provider: str, url: str) -> LionrxE
     """The typed error for a request that got no usable response head, worded by what happened:
     only a failed connect says "could not connect"."""
     detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return ConfigurationError(f"cannot send to {provider}: {detail}", provider=provider)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return APIConnectionError(
             f"could not connect to {provider} at {url}: {detail}", provider=provider

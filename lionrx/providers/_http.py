@@ -67,6 +67,24 @@ def env_or(value: str | None, *names: str) -> str | None:
     return None
 
 
+def _checked_url(url: str) -> str:
+    """``url`` if it is an absolute http(s) URL, else `ConfigurationError` (before any request:
+    retrying a URL that cannot work is pointless)."""
+    from urllib.parse import urlsplit
+
+    try:
+        split = urlsplit(url)
+        valid = split.scheme in ("http", "https") and bool(split.hostname)
+        _ = split.port  # raises for a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigurationError(
+            f"base_url {url!r} is not an http(s) URL such as http://127.0.0.1:8080/v1"
+        )
+    return url
+
+
 class HTTPProvider(Provider, abc.ABC):
     """Base of the HTTP providers: session handling and the shared request loop."""
 
@@ -86,7 +104,7 @@ class HTTPProvider(Provider, abc.ABC):
         key = config.api_key.get_secret_value() if config.api_key is not None else None
         key = env_or(key, *self.api_key_env)
         register_secret(key)
-        update: dict[str, Any] = {"base_url": self.resolve_base_url(config.base_url)}
+        update: dict[str, Any] = {"base_url": _checked_url(self.resolve_base_url(config.base_url))}
         if key is not None and config.api_key is None:
             update["api_key"] = SecretStr(key)
         if config.endpoint is None:

@@ -66,3 +66,13 @@ async def test_each_provider_appends_its_path(
         calling = await model.invoke(messages="hi")
     assert calling.raise_for_status().execution.response is not None
     assert fake_server.last_request.path == path
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+@pytest.mark.parametrize(
+    "url", ["notaurl", "ftp://host/v1", "http://", "http://[bad", "http://h:x"]
+)
+def test_a_base_url_that_cannot_work_is_refused_up_front(provider: str, url: str) -> None:
+    # Before: each went out, failed as a retried "connection error" after the backoff waits.
+    with pytest.raises(ConfigurationError, match="is not an http\\(s\\) URL"):
+        iModel(provider=provider, model="m", base_url=url)

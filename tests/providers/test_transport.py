@@ -327,3 +327,28 @@ async def test_a_refused_connect_says_could_not_connect() -> None:
     error = calling.execution.error
     assert isinstance(error, APIConnectionError)
     assert "could not connect" in str(error)
+
+
+async def test_an_invalid_url_is_a_configuration_error_never_retried() -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    from lionrx.errors import ConfigurationError
+
+    async with aiohttp.ClientSession() as session:
+        items = post_stream(
+            session,
+            "http://[bad/chat/completions",
+            body={},
+            headers={},
+            decoder_factory=lambda _: SSEItems(),
+            accept=("text/event-stream",),
+            provider="openai",
+            retry=RetryPolicy(max_retries=3),
+            sleep=sleep,
+        )
+        with pytest.raises(ConfigurationError, match="cannot send to openai"):
+            await anext(items)
+    assert waits == []
