@@ -154,7 +154,48 @@ def test_14_web_app() -> None:
 @pytest.mark.local_model
 def test_01_basic_streaming_with_the_local_model() -> None:
     out = run("01_basic_streaming.py", "--max-tokens", "24", timeout=300)
-    assert "Received " in out and "Pipeline answer:" in out
+    assert "Received 24 chunks" in out and "Pipeline answer:" in out
+
+
+# With the embedded local model (the default, offline): what each example proves that does
+# not depend on the words the model picks.
+LOCAL = [
+    ("02_stream_vs_invoke.py", (), ["Same text both ways: True", "First token after"]),
+    ("03_progress.py", (), ["Received 24 chunks", "final: 24 chunks"]),
+    ("04_conversation_context.py", (), ["Conversation has 4 messages"]),
+    ("06_parallel_models.py", (), ["gpt: ", "claude: ", "same as invoke_stream: True"]),
+    ("07_buffered.py", (), ["Buffered 24 chunks into 3 writes", "Same text both ways: True"]),
+    ("08_error_handling.py", (), ["Completed: "]),
+    ("09_speech_sentences.py", (), ["[speak", "utterances"]),
+    ("10_race_and_fallback.py", (), ["race winner: ", "fallback completed: "]),
+    (
+        "11_record_replay.py",
+        (),
+        ["recorded 24 chunks", "same text: True", "same stop reason: True"],
+    ),
+    ("12_progress_line.py", (), ["24 chunks"]),
+    (
+        "14_web_app.py",
+        ("--check",),
+        ["last: completed", "same text as the completed response: True"],
+    ),
+]
+
+
+@pytest.mark.local_model
+@pytest.mark.parametrize(("script", "extra", "expected"), LOCAL, ids=[c[0] for c in LOCAL])
+def test_example_runs_with_the_local_model(
+    script: str, extra: tuple[str, ...], expected: list[str]
+) -> None:
+    out = run(script, "--max-tokens", "24", *extra, timeout=300)
+    for line in expected:
+        assert line in out, f"{line!r} not in:\n{out}"
+
+
+@pytest.mark.local_model
+def test_05_streaming_chat_with_the_local_model(tmp_path: Path) -> None:
+    out = run("05_streaming_chat.py", "--max-tokens", "24", "--db", str(tmp_path / "c.db"))
+    assert out.count("Stats: ") == 3 and "CONVERSATION HISTORY" in out
 
 
 @pytest.mark.parametrize(
