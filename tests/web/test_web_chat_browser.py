@@ -238,7 +238,7 @@ async def test_keyboard_only(page: Any, chat: ChatServer) -> None:
         focused.append(await page.evaluate("document.activeElement.id"))
     for needed in ("conversations", "new", "model", "compare", "prompt", "send"):
         assert needed in focused, f"#{needed} is not reachable with Tab"
-    await page.focus("#prompt")
+    await tab_to(page, "prompt")
     await page.keyboard.type("hello")
     await page.keyboard.press("Shift+Enter")
     await page.keyboard.type("there")
@@ -247,6 +247,51 @@ async def test_keyboard_only(page: Any, chat: ChatServer) -> None:
     await page.locator('.answer[data-status="complete"]').wait_for()
     assert await page.locator(".turn .user").inner_text() == "hello\nthere"
     assert "token limit" in await page.locator(".answer .marker").inner_text()
+
+
+async def tab_to(page: Any, element_id: str) -> None:
+    """Press Tab until ``element_id`` has the focus; its focus ring must be visible."""
+    for _ in range(20):
+        if await page.evaluate("document.activeElement.id") == element_id:
+            outline = await page.evaluate(
+                "(() => { const s = getComputedStyle(document.activeElement);"
+                " return [s.outlineStyle, parseFloat(s.outlineWidth)]; })()"
+            )
+            assert outline[0] != "none" and outline[1] >= 2, f"#{element_id}: no focus ring"
+            return
+        await page.keyboard.press("Tab")
+    raise AssertionError(f"#{element_id} is not reachable with Tab")
+
+
+async def test_keyboard_only_compare_and_stop(page: Any, chat: ChatServer) -> None:
+    long = " ".join(f"k{i}" for i in range(3000))
+    chat.fake.queue(
+        Script(text=long, chunk_size=6, delay=0.02), Script(text=long, chunk_size=6, delay=0.02)
+    )
+    await open_chat(page, chat)
+    await page.evaluate("document.activeElement.blur()")
+    await tab_to(page, "compare")
+    await page.keyboard.press("Space")
+    assert await page.is_checked("#compare")
+    await tab_to(page, "model2")
+    await page.keyboard.press("ArrowDown")  # a closed <select> changes with the arrow keys
+    assert await page.input_value("#model2") == "beta"
+    await tab_to(page, "prompt")
+    await page.keyboard.type("Both of you, at length")
+    await page.keyboard.press("Enter")
+    k1, k2 = await first_key(page, 0), await first_key(page, 1)
+    await page.wait_for_function("(k) => window.lionrxChat.views[k].text().length > 60", arg=k2)
+    await tab_to(page, "stop")
+    await page.keyboard.press("Enter")
+    await chat.fake.wait_for_disconnect(timeout=5)
+    for key in (k1, k2):
+        box = page.locator(f'.answer[data-key="{key}"]')
+        await box.locator(".marker").wait_for()
+        assert "Stopped" in await box.locator(".marker").inner_text()
+        assert len(await view_text(page, key)) < len(long)
+    assert sorted(r.json["model"] for r in chat.fake.requests) == ["alpha", "beta"]
+    await page.screenshot(path=shot("chat-keyboard-stopped"))
+    assert page.errors == []
 
 
 async def test_reload_mid_answer_picks_the_live_stream_up(page: Any, chat: ChatServer) -> None:
