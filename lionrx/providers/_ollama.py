@@ -117,6 +117,68 @@ class OllamaMapper:
         return []
 
 
+_DATA_URL_PREFIX = "data:"
+
+
+def _ollama_message(message: dict[str, Any], provider: str) -> dict[str, Any]:
+    """One message in Ollama's shape: ``content`` a string, images as base64 in ``images``,
+    tool-call ``arguments`` an object (an OpenAI-shaped chat has parts and JSON text there)."""
+    content = message.get("content")
+    calls = message.get("tool_calls")
+    string_args = isinstance(calls, list) and any(
+        isinstance(c, dict) and isinstance((c.get("function") or {}).get("arguments"), str)
+        for c in calls
+    )
+    if not isinstance(content, list) and not string_args:
+        return message
+    out = dict(message)
+    if isinstance(content, list):
+        texts: list[str] = []
+        images = list(out.get("images") or [])
+        for part in content:
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text":
+                texts.append(str(part.get("text") or ""))
+            elif kind == "image_url":
+                url = str((part.get("image_url") or {}).get("url", ""))
+                head, comma, data = url.partition(",")
+                if not (url.startswith(_DATA_URL_PREFIX) and comma and head.endswith(";base64")):
+                    raise ConfigurationError(
+                        "ollama takes images as base64 data (data:image/...;base64,...), "
+                        f"not {url[:60]!r}",
+                        provider=provider,
+                    )
+                images.append(data)
+            else:
+                raise ConfigurationError(
+                    f"ollama cannot take a {kind!r} content part", provider=provider
+                )
+        out["content"] = "".join(texts)
+        if images:
+            out["images"] = images
+    if string_args:
+        out["tool_calls"] = [_object_arguments(call) for call in calls or ()]
+    return out
+
+
+def _object_arguments(call: Any) -> Any:
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict) or not isinstance(function.get("arguments"), str):
+        return call
+    arguments: str = function["arguments"]
+    try:
+        parsed = json.loads(arguments) if arguments.strip() else {}
+    except ValueError:
+        parsed = {"_raw_arguments": arguments}  # a cut-off call: keep its text, do not fail
+    return {**call, "function": {**function, "arguments": parsed}}
+
+
+def _ollama_messages(messages: list[dict[str, Any]], provider: str) -> list[dict[str, Any]]:
+    """``messages`` in Ollama's shape; a chat written for OpenAI is converted, one already in
+    Ollama's shape is sent unchanged."""
+    return [_ollama_message(message, provider) for message in messages]
+
+
 def _parse_host(host: str) -> str:
     """``base_url`` / ``OLLAMA_HOST`` read as the official ``ollama`` client reads it: the
     scheme defaults to http, the port to 11434 when no scheme is given (else the scheme's own),
@@ -173,7 +235,7 @@ class OllamaProvider(HTTPProvider):
         model = params.pop("model", None) or self.config.model
         if not model:
             raise ConfigurationError("no model given for ollama", provider=self.name)
-        body: dict[str, Any] = {"model": model, "messages": messages}
+        body: dict[str, Any] = {"model": model, "messages": _ollama_messages(messages, self.name)}
         # Ollama takes sampling settings under "options"; top-level names are moved there.
         options = dict(params.pop("options", None) or {})
         for key in ("temperature", "top_p", "top_k", "seed", "stop", "num_predict"):
