@@ -290,6 +290,8 @@ async def test_keyboard_only_compare_and_stop(page: Any, chat: ChatServer) -> No
         assert "Stopped" in await box.locator(".marker").inner_text()
         assert len(await view_text(page, key)) < len(long)
     assert sorted(r.json["model"] for r in chat.fake.requests) == ["alpha", "beta"]
+    # The focus is not lost with the now disabled Stop button: it is back in the message box.
+    await page.wait_for_function("document.activeElement.id === 'prompt'")
     await page.screenshot(path=shot("chat-keyboard-stopped"))
     assert page.errors == []
 

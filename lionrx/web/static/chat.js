@@ -158,8 +158,14 @@ function attach(answers, stream) {
       if (stop === "length" || stop === "max_tokens") {
         parts.box.append(el("div", "marker", "Cut off at the token limit"));
       }
+      const hadFocus = document.activeElement === ui.stop;
       updateButtons();
-      if (state.live.size === 0) say(outcome.kind === "completed" ? "Answer complete." : "Stopped.");
+      if (state.live.size === 0) {
+        say(outcome.kind === "completed" ? "Answer complete." : "Stopped.");
+        // Stop was pressed from the keyboard and is now disabled: give the focus back to the
+        // message box rather than losing it to the page.
+        if (hadFocus || document.activeElement === document.body) ui.prompt.focus();
+      }
     },
   });
 }
