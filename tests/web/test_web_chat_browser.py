@@ -336,3 +336,30 @@ async def test_closing_the_tab_cancels_upstream_after_the_grace(
     answer = session.messages[session.branches[conv].order[-1]].content
     assert answer.status == "incomplete" and answer.incomplete_reason == "cancelled"
     assert answer.assistant_response.startswith("more more")
+
+
+async def test_narrow_screen_long_lines_do_not_widen_the_page(page: Any, chat: ChatServer) -> None:
+    answer = (
+        "A word that never breaks: " + "w" * 300 + "\n\n"
+        "```python\n" + "x = '" + "y" * 300 + "'\n```\n\n"
+        "| a | table | row | that | is | wide |\n\nhttps://example.com/" + "p" * 200
+    )
+    chat.fake.queue(Script(text=answer, chunk_size=20, delay=0.005))
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await open_chat(page, chat)
+    await send(page, "Long lines please")
+    await page.locator('.answer[data-status="complete"]').wait_for()
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, "no horizontal scrolling of the page on a narrow screen"
+    # The code block scrolls on its own instead; the controls stay within the screen.
+    pre = await page.evaluate(
+        "(() => { const p = document.querySelector('.answer pre');"
+        " return [p.scrollWidth > p.clientWidth, getComputedStyle(p).overflowX]; })()"
+    )
+    assert pre == [True, "auto"]
+    for control in ("#prompt", "#send", "#stop", "#model"):
+        box = await page.locator(control).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, control
+    await page.screenshot(path=shot("chat-narrow-long-lines"), full_page=True)
