@@ -108,3 +108,20 @@ def test_a_never_closed_model_is_silent_at_exit() -> None:
     assert result.stdout.split() == ["same", "same", "closed"]
     assert "Unclosed" not in result.stderr, result.stderr
     assert "ResourceWarning" not in result.stderr, result.stderr
+
+
+def test_a_never_closed_model_survives_several_asyncio_runs() -> None:
+    """Each ``asyncio.run`` closes the session at its loop's shutdown; the next run makes a new
+    one on its own loop."""
+    sessions = []
+
+    async def one(model: iModel) -> str:
+        text = await _answer(model)
+        sessions.append(model.backend._session)  # type: ignore[attr-defined]
+        return text
+
+    with FakeProviderServer(Script(text="again")).in_thread() as server:
+        model = iModel(model="m", base_url=server.openai_base_url)
+        assert [asyncio.run(one(model)) for _ in range(3)] == ["again"] * 3
+    assert len({id(s) for s in sessions}) == 3
+    assert all(s is not None and s.closed for s in sessions)
