@@ -59,7 +59,6 @@ async def test_self_contained_block_runs(page: str, index: int, code: str) -> No
 # Blocks that are fragments or need what a test cannot give them; every other block runs.
 NOT_RUN = {
     ("docs/concepts.md", 0): "three shapes side by side; `...` stands for operators",
-    ("docs/index.md", 0): "needs the local model; quickstart.md runs the same program on the fake",
 }
 
 # What a snippet assumes exists: a model on the fake provider server, messages, callbacks.
@@ -114,10 +113,31 @@ async def _check_handler(handler: Any) -> None:
     assert "event: text" in body and "event: completed" in body, body[-500:]
 
 
+def _local() -> list[tuple[str, int, str]]:
+    return [b for b in blocks() if 'provider="local"' in b[2]]
+
+
 def _injected() -> list[tuple[str, int, str]]:
     return [
-        b for b in blocks() if "FakeProviderServer()" not in b[2] and (b[0], b[1]) not in NOT_RUN
+        b
+        for b in blocks()
+        if "FakeProviderServer()" not in b[2]
+        and 'provider="local"' not in b[2]
+        and (b[0], b[1]) not in NOT_RUN
     ]
+
+
+@pytest.mark.local_model
+@pytest.mark.parametrize(("page", "index", "code"), _local(), ids=lambda v: str(v)[:40])
+async def test_local_model_block_runs(page: str, index: int, code: str, tmp_path: Path) -> None:
+    """Programs on the embedded local model run as written (offline)."""
+    assert "asyncio.run(" in code, "a local-model block is a whole program"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=PIPE, stderr=PIPE, cwd=tmp_path
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 240)
+    assert proc.returncode == 0, err.decode()
+    assert out.strip(), "the program printed nothing"
 
 
 @pytest.mark.parametrize(("page", "index", "code"), _injected(), ids=lambda v: str(v)[:40])
