@@ -199,9 +199,18 @@ async def test_one_endless_block_costs_the_same_per_update_at_the_end(
     assert figures["inserted"][1] < 3
     assert figures["mutations"][1] <= figures["mutations"][0] * 1.5
     assert figures["added"][1] <= figures["added"][0] * 1.5
-    # Script time: timer resolution is 0.1 ms per update, hence the slack.
-    slack = 0.1 * len(end) / sum(r["appended"] for r in end)
-    assert figures["ms"][1] <= figures["ms"][0] * 1.5 + slack
+
+    # Script time: compared on the median update (a stall of the shared machine in one update
+    # must not decide), with the timer's 0.1 ms resolution as slack.
+    def median_ms(rows: list[dict[str, Any]]) -> float:
+        return statistics.median(r["ms"] for r in rows)
+
+    def median_appended(rows: list[dict[str, Any]]) -> float:
+        return statistics.median(r["appended"] for r in rows)
+
+    ms_start = median_ms(start) / median_appended(start)
+    ms_end = median_ms(end) / median_appended(end)
+    assert ms_end <= ms_start * 1.5 + 0.1 / median_appended(end), (ms_start, ms_end)
     # The final commit renders the whole block once, as rendering it at once does.
     same = await page.evaluate(
         """async (text) => {
