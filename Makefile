@@ -32,7 +32,7 @@ pytest: $(STAMP) system-deps
 	$(PY) -m pytest -q -m "not slow"
 
 docs: $(STAMP)
-	$(VENV)/bin/mkdocs build --strict --site-dir .site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir .site
 
 test: lint typecheck pytest docs
 

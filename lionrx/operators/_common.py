@@ -67,7 +67,15 @@ def attach_partial(error: BaseException, partial: Response) -> BaseException:
 
 
 def rechunk(factory: Callable[[], Rechunker]) -> Operator:
-    """An operator that re-chunks text with a fresh re-chunker per text channel.
+    """An operator that re-chunks text with a fresh re-chunker per text channel: build your
+    own text-reshaping operator from a pure `Rechunker` (``feed(text) -> pieces``,
+    ``close() -> pieces``).
+
+    ::
+
+        text:  -"a,b"-",c"-"d"-|
+                 rechunk(CommaSplitter)          (pieces end after each comma)
+        out:   -"a,"-"b,"-"c,"--"d"|
 
     ``str`` items → ``str`` pieces. Events: each (source, choice) channel of `TextDelta` is
     re-chunked on its own; other events pass through in order. A channel's pending text is
