@@ -239,6 +239,18 @@ def _error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
     return (str(message) if message is not None else None), None, None
 
 
+def _redact_json(value: Any) -> Any:
+    """``value`` (a parsed error body) with keys removed from every string in it: providers
+    echo a wrong key back in their message."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_json(v) for v in value]
+    return value
+
+
 def error_from_response(
     status: int,
     headers: Mapping[str, str],
@@ -266,7 +278,7 @@ def error_from_response(
         "status": status,
         "request_id": rid,
         "provider": provider,
-        "body": body if body is not None else redact(text[:2000]),
+        "body": _redact_json(body) if body is not None else redact(text[:2000]),
     }
     retry_after = retry_delay_from(headers, message, now=now, cap=cap)
     error: APIStatusError

@@ -284,6 +284,7 @@ async def test_secrets_never_show(fake_server: FakeProviderServer) -> None:
             str(calling.execution.error),
             repr(calling.execution.error),
             str(error_to_dict(calling.execution.error)),  # type: ignore[arg-type]
+            str(calling.execution.error.body),  # type: ignore[union-attr]
         ]
     for text in shown:
         assert key not in text
