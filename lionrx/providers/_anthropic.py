@@ -24,7 +24,7 @@ from lionrx._events import (
     Usage,
 )
 from lionrx._json import loads
-from lionrx._transport import Decoder
+from lionrx._transport import Decoder, _redact_json
 from lionrx.providers._base import register_provider
 from lionrx.providers._http import (
     BodyMapper,
@@ -60,7 +60,9 @@ def _error(payload: Any, provider: str) -> Exception:
     rid = payload.get("request_id") if isinstance(payload, dict) else None
     if etype == "overloaded_error":
         # Same meaning as HTTP 529, although the stream's status was 200.
-        return OverloadedError(message, status=529, provider=provider, request_id=rid, body=payload)
+        return OverloadedError(
+            message, status=529, provider=provider, request_id=rid, body=_redact_json(payload)
+        )
     return ProviderStreamError(message, error_type=etype, provider=provider, request_id=rid)
 
 
