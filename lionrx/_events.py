@@ -18,6 +18,7 @@ from pydantic import (
     TypeAdapter,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 __all__ = [
@@ -350,6 +351,14 @@ class Failed(_EventBase):
     @classmethod
     def _load_error(cls, value: Any) -> BaseException:
         return _load_error(value)
+
+    @model_validator(mode="after")
+    def _attach_partial(self) -> Self:
+        # A loaded (or validated) Failed gives its error the partial answer too, as a live one
+        # has: ``error.partial`` is what a text stream's consumer reads.
+        if getattr(self.error, "partial", False) is None:
+            self.error.partial = self.partial  # type: ignore[attr-defined]
+        return self
 
 
 Event = Annotated[

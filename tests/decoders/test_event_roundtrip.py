@@ -180,3 +180,12 @@ def test_a_per_instance_retryable_flag_survives() -> None:
         assert loaded.error.retryable is error.retryable  # type: ignore[attr-defined]
     plain = load_event(dump_event(Failed(error=ServerError("x"), partial=Response())))
     assert isinstance(plain, Failed) and plain.error.retryable is True  # type: ignore[attr-defined]
+
+
+def test_a_loaded_failed_gives_its_error_the_partial_answer() -> None:
+    partial = _response()
+    event = Failed(source="gpt", error=ServerError("down", status=500), partial=partial)
+    loaded = load_event(dump_event(event))
+    assert isinstance(loaded, Failed)
+    assert loaded.error.partial == partial  # type: ignore[attr-defined]
+    assert loaded.error.partial_text == "Hello"  # type: ignore[attr-defined]
