@@ -316,12 +316,19 @@ def _media_type(content_type: str | None) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def check_content_type(content_type: str | None, accepted: tuple[str, ...]) -> None:
-    """Raise `ProtocolError` naming the header unless its MIME essence is one of ``accepted``."""
+def check_content_type(
+    content_type: str | None, accepted: tuple[str, ...], status: int | None = None
+) -> None:
+    """Raise `ProtocolError` naming the header unless its MIME essence is one of ``accepted``
+    (and the status, when it is not 200: a 204 or 202 has no answer in it)."""
     essence = _media_type(content_type)
     if essence not in accepted:
         shown = content_type if content_type else "(missing)"
-        raise ProtocolError(f"unexpected Content-Type {shown!r}: expected {' or '.join(accepted)}")
+        where = f" on HTTP {status}" if status is not None and status != 200 else ""
+        raise ProtocolError(
+            f"unexpected Content-Type {shown!r}{where}: expected {' or '.join(accepted)}",
+            status=status if where else None,
+        )
 
 
 # --------------------------------------------------------------------------- the request
@@ -477,7 +484,7 @@ async def post_stream(
                     provider=provider,
                     request_id=request_id_from(response.headers),
                 )
-        check_content_type(content_type, accept)
+        check_content_type(content_type, accept, response.status)
         decoder = decoder_factory(_media_type(content_type))
         try:
             async for chunk in response.content.iter_any():

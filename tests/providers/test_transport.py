@@ -352,3 +352,17 @@ async def test_an_invalid_url_is_a_configuration_error_never_retried() -> None:
         with pytest.raises(ConfigurationError, match="cannot send to openai"):
             await anext(items)
     assert waits == []
+
+
+async def test_an_empty_204_names_its_status() -> None:
+    server, base, _ = await _raw_server(b"HTTP/1.1 204 No Content\r\n\r\n")
+    try:
+        async with iModel(model="m", base_url=base, retry=RetryPolicy(max_retries=0)) as model:
+            calling = await model.invoke(messages="hi")
+    finally:
+        server.close()
+        await server.wait_closed()
+    error = calling.execution.error
+    assert isinstance(error, ProtocolError)
+    assert "on HTTP 204" in str(error) and "(missing)" in str(error)
+    assert error.status == 204
