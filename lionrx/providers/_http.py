@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import json
 import os
+import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from typing import Any, ClassVar, Protocol
 
@@ -22,7 +24,19 @@ from lionrx._json import loads
 from lionrx._transport import Decoder, RetryPolicy, post_stream, request_id_from
 from lionrx.providers._base import Provider, ProviderConfig
 
-__all__ = ["BodyMapper", "COMMENT", "HTTPProvider", "Mapper", "SSEItems", "WholeBody", "env_or"]
+__all__ = [
+    "BodyMapper",
+    "COMMENT",
+    "HTTPProvider",
+    "Mapper",
+    "SSEItems",
+    "WholeBody",
+    "WireTap",
+    "env_or",
+]
+
+_REPLAYABLE_WIRES = frozenset({"openai", "anthropic"})
+"""Providers whose raw SSE body the replay provider decodes (``lionrx.providers._replay``)."""
 
 
 class Mapper(Protocol):
@@ -97,8 +111,10 @@ class HTTPProvider(Provider, abc.ABC):
     """Hosts that need an API key (a local compatible server usually does not)."""
     param_ranges: ClassVar[Mapping[str, tuple[float, float]]] = {}
     """Numeric request parameters and their allowed ranges, checked before any request."""
-    client_options: ClassVar[frozenset[str]] = frozenset({"retry"})
-    """``retry=RetryPolicy(...)`` tunes retries (it takes precedence over ``max_retries``)."""
+    client_options: ClassVar[frozenset[str]] = frozenset({"retry", "wire_log"})
+    """``retry=RetryPolicy(...)`` tunes retries (it takes precedence over ``max_retries``);
+    ``wire_log="answer.sse"`` appends each response body's raw bytes to a file (see `WireTap`),
+    which ``iModel(provider="replay", path=...)`` plays back through this provider's decoder."""
 
     def __init__(self, config: ProviderConfig) -> None:
         key = config.api_key.get_secret_value() if config.api_key is not None else None
@@ -117,6 +133,15 @@ class HTTPProvider(Provider, abc.ABC):
         if policy is not None and not isinstance(policy, RetryPolicy):
             raise ConfigurationError("retry= must be a lionrx RetryPolicy", provider=self.name)
         self.retry: RetryPolicy = policy or RetryPolicy(max_retries=self.config.max_retries)
+        wire_log = self.config.options.get("wire_log")
+        if wire_log is not None and self.name not in _REPLAYABLE_WIRES:
+            raise ConfigurationError(
+                f"wire_log= records raw SSE bodies that replay can read (openai, anthropic); "
+                f"{self.name} is not one of them (for ollama's NDJSON, record events with "
+                "lionrx.sinks.file(path, format='jsonl'))",
+                provider=self.name,
+            )
+        self.wire_log: str | os.PathLike[str] | None = wire_log
         self._session: aiohttp.ClientSession | None = None
         self._owns_session = True
         self._closer: AsyncGenerator[None, None] | None = None
@@ -218,9 +243,19 @@ class HTTPProvider(Provider, abc.ABC):
         streaming = bool(body.get("stream", True))
         mapper = self.mapper(streaming)
         seen: list[Mapping[str, str]] = []
+        started = time.monotonic()
+
+        wire_log = self.wire_log
+        tap: WireTap | None = None
 
         def decoder_for(media_type: str) -> Decoder:
-            return self.stream_decoder() if streaming else WholeBody()
+            nonlocal tap
+            decoder = self.stream_decoder() if streaming else WholeBody()
+            if wire_log is None or not streaming:
+                # No tap: the plain decoder, so the per-chunk path costs nothing extra.
+                return decoder
+            tap = WireTap(wire_log, decoder, self.name, started)
+            return tap
 
         items = post_stream(
             self.session,
@@ -253,6 +288,8 @@ class HTTPProvider(Provider, abc.ABC):
             raise
         finally:
             await items.aclose()
+            if tap is not None:
+                tap.close_file()
 
 
 def _session_closer(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
@@ -376,3 +413,68 @@ class SSEItems:
 
     def close(self) -> list[Any]:
         return list(self._decoder.close())
+
+
+WIRE_HEADER = b": lionrx-wire "
+"""Starts each recording in a wire log (an SSE comment, so the file stays valid SSE)."""
+
+
+class WireTap:
+    """A decoder wrapper that appends every body chunk, byte-exact, to a file before decoding.
+
+    The body read with ``iter_any()`` in `lionrx._transport.post_stream` passes through
+    ``feed``; only the body is written (never the request, its headers or the API key). Each
+    recording starts with a ``: lionrx-wire {"wire": ..., "created": ...}`` comment line, and a
+    ``: t=<seconds since the request started>`` comment is inserted before a chunk only when
+    the bytes written so far end at an event boundary (a blank line), so the file stays valid
+    SSE and SSE clients ignore the stamps. Every write is flushed (what was received survives a
+    crash or a dropped connection); the file is appended to, one recording per request, and
+    the replay provider plays such a file as a cassette (successive calls, successive
+    recordings).
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], inner: Decoder, wire: str, started: float
+    ) -> None:
+        self.inner = inner
+        self.started = started
+        self._file = open(path, "ab")  # noqa: SIM115 - closed by close_file() / close()
+        header = json.dumps({"wire": wire, "created": time.time()}).encode()
+        # A previous recording cut mid-line must not swallow this one's header line.
+        lead = b"\n" if self._file.tell() and not _ends_with_newline(path) else b""
+        self._file.write(lead + WIRE_HEADER + header + b"\n")
+        self._file.flush()
+        self._tail = b"\n\n"  # the start of the body is an event boundary
+
+    def feed(self, data: bytes) -> Iterable[Any]:
+        if data:
+            file = self._file
+            if not file.closed:
+                tail = self._tail
+                if tail.endswith((b"\n\n", b"\r\r", b"\r\n\r\n")):
+                    stamp = time.monotonic() - self.started
+                    file.write(b": t=%.6f\n" % stamp)
+                file.write(data)
+                file.flush()
+                self._tail = (tail + data)[-4:]
+        return self.inner.feed(data)
+
+    def close(self) -> Iterable[Any]:
+        self.close_file()
+        return self.inner.close()
+
+    def close_file(self) -> None:
+        """Flush, fsync and close the file (idempotent; also run when the request stops)."""
+        file = self._file
+        if not file.closed:
+            file.flush()
+            try:
+                os.fsync(file.fileno())
+            finally:
+                file.close()
+
+
+def _ends_with_newline(path: str | os.PathLike[str]) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"

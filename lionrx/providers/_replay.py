@@ -248,12 +248,36 @@ def _parse_wire(path: Path, data: bytes, wire: str) -> RecordedStream:
     return RecordedStream(tuple(events), {"format": "wire", "wire": wire, "path": str(path)})
 
 
+_WIRE_HEADER = re.compile(rb"^: lionrx-wire (.*)\r?\n", re.MULTILINE)
+
+
+def _parse_wire_log(path: Path, data: bytes, wire: str | None) -> list[RecordedStream]:
+    """A wire log written by ``wire_log=`` on an HTTP provider: one raw body per
+    ``: lionrx-wire {...}`` header, each replayed by the provider's own decoder."""
+    heads = list(_WIRE_HEADER.finditer(data))
+    streams: list[RecordedStream] = []
+    for number, head in enumerate(heads):
+        end = heads[number + 1].start() if number + 1 < len(heads) else len(data)
+        try:
+            meta = json.loads(head.group(1))
+        except ValueError:
+            meta = {}
+        body = data[head.end() : end]
+        kind = wire or (meta.get("wire") if isinstance(meta, dict) else None)
+        kind = kind or _detect_wire(body.decode("utf-8", errors="replace"))
+        if kind is None:
+            raise ProtocolError(f"{path}: wire recording {number + 1} has no known wire format")
+        streams.append(_parse_wire(path, body, kind))
+    return streams
+
+
 def load_recordings(
     path: str | os.PathLike[str], *, wire: str | None = None
 ) -> list[RecordedStream]:
     """Read every recording in a file: the file sink's ``jsonl`` or ``sse`` recordings, or a
     provider's raw SSE body (OpenAI or Anthropic, detected or given as ``wire=``) with
-    optional ``: t=<seconds>`` comment lines for timing."""
+    optional ``: t=<seconds>`` comment lines for timing, or a ``wire_log=`` file holding
+    several such bodies (one per ``: lionrx-wire`` header)."""
     target = Path(path)
     try:
         raw = target.read_bytes()
@@ -265,6 +289,8 @@ def load_recordings(
         raise ConfigurationError(f"recording is empty: {target}", provider="replay")
     if wire is None and stripped.startswith("{"):
         streams = _parse_jsonl(target, text)
+    elif _WIRE_HEADER.search(raw):
+        streams = _parse_wire_log(target, raw, wire)
     else:
         wire = wire or _detect_wire(text)
         streams = [_parse_wire(target, raw, wire)] if wire else _parse_sse(target, text)
