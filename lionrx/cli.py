@@ -120,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="stream one answer with stats")
     run.add_argument("prompt", nargs="?", help="the prompt ('-' or none: read stdin)")
     run.add_argument("--system", help="system prompt")
+    run.add_argument(
+        "--record-wire",
+        metavar="FILE",
+        help="also append the provider's raw SSE body, with timestamps, to FILE (replayable)",
+    )
     _model_flags(run)
     _display_flags(run)
 

@@ -17,6 +17,7 @@ from lionrx._cli._models import DEFAULT_FAKE_TEXT, ModelFactory
 from lionrx._cli._output import interrupts, show, show_json
 from lionrx._errors import ConfigurationError, StreamCancelled
 from lionrx._events import Completed, Failed
+from lionrx.providers._base import get_provider
 from lionrx.sinks import SinkHandle, file, tee
 
 __all__ = [
@@ -206,6 +207,14 @@ async def run_command(args: argparse.Namespace) -> int:
     """``lionrx run "prompt"``."""
     messages = _messages(args)
     async with model_factory(args) as factory:
+        wire = getattr(args, "record_wire", None)
+        if wire:
+            provider = factory.choose(args.model).provider
+            if "wire_log" not in get_provider(provider).client_options:
+                raise ConfigurationError(
+                    f"--record-wire records an HTTP provider's raw body; {provider} has none"
+                )
+            factory.defaults["wire_log"] = wire
         model = factory.build(args.model)
         announce(factory)
         await preload(model)

@@ -254,7 +254,9 @@ class HTTPProvider(Provider, abc.ABC):
             if wire_log is None or not streaming:
                 # No tap: the plain decoder, so the per-chunk path costs nothing extra.
                 return decoder
-            tap = WireTap(wire_log, decoder, self.name, started)
+            # The replay provider picks the mapper by this name (OpenAI has two wire formats).
+            wire = f"{self.name}-responses" if url.endswith("/responses") else self.name
+            tap = WireTap(wire_log, decoder, wire, started)
             return tap
 
         items = post_stream(

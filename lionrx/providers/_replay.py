@@ -206,10 +206,17 @@ def _parse_wire(path: Path, data: bytes, wire: str) -> RecordedStream:
     from lionrx.providers._anthropic import AnthropicMapper
     from lionrx.providers._http import SSEItems
     from lionrx.providers._openai import OpenAIChatMapper
+    from lionrx.providers._openai_responses import ResponsesMapper
 
-    mappers: dict[str, Any] = {"openai": OpenAIChatMapper, "anthropic": AnthropicMapper}
+    mappers: dict[str, Any] = {
+        "openai": OpenAIChatMapper,
+        "openai-responses": ResponsesMapper,
+        "anthropic": AnthropicMapper,
+    }
     if wire not in mappers:
-        raise ConfigurationError(f"unknown wire format {wire!r} (openai or anthropic)")
+        raise ConfigurationError(
+            f"unknown wire format {wire!r} (openai, openai-responses or anthropic)"
+        )
     mapper = mappers[wire](None, wire)
     decoder = SSEItems()
     builder = ResponseBuilder()

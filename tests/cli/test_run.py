@@ -228,3 +228,19 @@ def test_record_a_comparison_and_replay_one_model(
     one = lionrx_run("replay", str(path), "--speed", "0", "--source", "beta", "--no-stats")
     assert one.returncode == 0, one.stderr
     assert one.stdout.strip() == SLOW
+
+
+def test_run_record_wire_keeps_the_raw_body_and_replays_it(
+    tmp_path: Path, lionrx_run: Callable[..., Any]
+) -> None:
+    path = tmp_path / "wire.sse"
+    done = lionrx_run(
+        "run", "x", "--fake", "--fake-text", SLOW, "--fake-delay", "0", "--record-wire", str(path)
+    )
+    assert done.returncode == 0, done.stderr
+    raw = path.read_text()
+    assert raw.startswith(": lionrx-wire ") and "\n: t=" in raw and "data: [DONE]" in raw
+    assert "fake-key" not in raw
+    replayed = lionrx_run("replay", str(path), "--speed", "0", "--no-stats")
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.strip() == SLOW

@@ -20,6 +20,8 @@ CASES = [
     ("openai", "openai_chat_text.sse"),
     ("openai", "openai_chat_tools_parallel_usage.sse"),
     ("openai", "openai_chat_n3_usage.sse"),
+    ("openai", "openai_responses.sse"),
+    ("openai", "openai_responses_tools.sse"),
     ("anthropic", "anthropic_text.sse"),
     ("anthropic", "anthropic_tool_use.sse"),
     ("anthropic", "anthropic_thinking.sse"),
@@ -63,12 +65,14 @@ async def test_tapped_body_is_byte_exact_and_replays_to_the_same_response(
     served = (CONFORMANCE / name).read_bytes()
     path = tmp_path / "answer.sse"
     server.queue(Recording(path=CONFORMANCE / name, chunk_size="random", seed=7, delay=0.001))
+    endpoint = "responses" if "responses" in name else None
     async with iModel(
         provider=provider,
         model="m",
         base_url=_base_url(server, provider),
         api_key=KEY,
         wire_log=path,
+        endpoint=endpoint,
     ) as live_model:
         calling = await live_model.invoke("hi")
     live = calling.raise_for_status().response
